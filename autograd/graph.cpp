@@ -1,0 +1,209 @@
+// The tape and the reverse-mode engine.
+//
+// backward(root) in three steps:
+//   1. collect the Nodes reachable from root (explicit stack, no recursion) and count, for each,
+//      how many reachable consumers will send it a gradient;
+//   2. process Nodes in Kahn order from root: a Node runs when all its consumers have run, so its
+//      incoming gradient is complete (summed over every path);
+//   3. send each input's gradient on: into the producing Node's pending sum, or, for a leaf that
+//      requires grad, accumulated (+=) into leaf.grad.
+// Unless keep_graph, a Node drops its closure and inputs right after it runs, so saved
+// activations are freed during backward, and a second backward fails with a clear message.
+#include "autograd/graph.h"
+
+#include <atomic>
+#include <sstream>
+#include <unordered_map>
+#include "autograd/kernels.h"
+
+namespace dl {
+
+static thread_local bool g_grad_enabled = true;
+static std::atomic<int64_t> g_live_nodes{0};
+
+int64_t live_nodes() { return g_live_nodes.load(); }
+
+bool grad_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+Tensor record(const char* op, Tensor out, std::vector<Tensor> inputs, BackwardFn backward) {
+  if (!g_grad_enabled) return out;
+  bool any = false;
+  for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
+  if (!any) return out;
+  auto node = std::make_shared<Node>();
+  node->op = op;
+  node->out_shape = out.shape();
+  node->out_dtype = out.dtype();
+  node->inputs = std::move(inputs);
+  node->backward = std::move(backward);
+  // `out` may share its impl with nobody yet; give it the node.
+  out.impl().grad_fn = std::move(node);
+  out.impl().requires_grad = true;
+  return out;
+}
+
+// Destroying the last tensor of a long chain would otherwise recurse impl -> node -> impl ...
+// Instead, a dying Node moves the inputs that only it still owns onto a local worklist and
+// unlinks their Nodes there, so every destructor returns after constant depth.
+static void steal_inputs(Node& node, std::vector<std::shared_ptr<Node>>& work) {
+  for (Tensor& t : node.inputs) {
+    if (!t.defined()) continue;
+    const auto& impl = t.impl_ptr();
+    if (impl.use_count() == 1 && impl->grad_fn && impl->grad_fn.use_count() == 1)
+      work.push_back(std::move(impl->grad_fn));
+  }
+  node.inputs.clear();
+}
+
+Node::Node() { ++g_live_nodes; }
+
+Node::~Node() {
+  --g_live_nodes;
+  std::vector<std::shared_ptr<Node>> work;
+  steal_inputs(*this, work);
+  while (!work.empty()) {
+    std::shared_ptr<Node> n = std::move(work.back());
+    work.pop_back();
+    steal_inputs(*n, work);
+    n->backward = nullptr;  // closures may hold tensors too; they are freed here, at depth 1
+  }
+}
+
+TensorImpl::~TensorImpl() = default;
+
+// Sum a new gradient contribution into a pending one (out of place: g may alias saved tensors).
+static void accumulate(Tensor& slot, const Tensor& g) {
+  slot = slot.defined() ? add_kernel(slot, g) : g;
+}
+
+static void check_grad(const Node& node, size_t i, const Tensor& g) {
+  const Tensor& in = node.inputs[i];
+  DL_CHECK(g.shape() == in.shape() && g.dtype() == in.dtype(), node.op + " backward",
+           "gradient " + g.str() + " for input " + std::to_string(i) + " does not match input " +
+               in.str());
+}
+
+void Tensor::backward(const Tensor& grad_output, bool keep_graph) const {
+  DL_CHECK(requires_grad(), "backward", "tensor " + str() + " does not require grad");
+  Tensor seed = grad_output;
+  if (!seed.defined()) {
+    DL_CHECK(numel() == 1, "backward",
+             "needs a grad_output for a non-scalar tensor " + str());
+    seed = Tensor::full(shape(), 1.0, dtype());
+  }
+  DL_CHECK(seed.shape() == shape() && seed.dtype() == dtype(), "backward",
+           "grad_output " + seed.str() + " does not match tensor " + str());
+  NoGradGuard no_grad;
+  seed = seed.contiguous();
+  if (is_leaf()) {
+    Tensor g = grad();
+    set_grad(g.defined() ? add_kernel(g, seed) : seed.clone());
+    return;
+  }
+
+  // 1. reachable nodes and their consumer counts
+  std::unordered_map<Node*, int> consumers;
+  std::vector<Node*> stack{grad_fn().get()};
+  consumers[stack[0]] = 0;
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    DL_CHECK(n->backward != nullptr, "backward",
+             "the graph through '" + n->op +
+                 "' was already freed by an earlier backward; pass keep_graph = true to the first one");
+    for (const Tensor& in : n->inputs) {
+      if (!in.defined() || !in.requires_grad() || !in.grad_fn()) continue;
+      Node* p = in.grad_fn().get();
+      auto it = consumers.find(p);
+      if (it == consumers.end()) {
+        consumers[p] = 1;
+        stack.push_back(p);
+      } else {
+        ++it->second;
+      }
+    }
+  }
+
+  // 2-3. Kahn order from the root. A node whose consumers sent it nothing still runs, with an
+  // undefined gradient, only to release its own producers.
+  std::unordered_map<Node*, Tensor> pending;
+  pending[grad_fn().get()] = seed;
+  std::vector<Node*> ready{grad_fn().get()};
+  std::vector<std::shared_ptr<Node>> keep_alive{grad_fn()};  // raw Node* stay valid until the end
+  auto release = [&](Node* p) {
+    if (--consumers[p] == 0) ready.push_back(p);
+  };
+  while (!ready.empty()) {
+    Node* n = ready.back();
+    ready.pop_back();
+    Tensor g = std::move(pending[n]);
+    pending.erase(n);
+    Needs needs(n->inputs.size());
+    for (size_t i = 0; i < needs.size(); ++i)
+      needs[i] = n->inputs[i].defined() && n->inputs[i].requires_grad();
+    Grads grads = g.defined() ? n->backward(g, needs) : Grads(n->inputs.size());
+    DL_CHECK(grads.size() == n->inputs.size(), n->op + " backward",
+             "returned " + std::to_string(grads.size()) + " gradients for " +
+                 std::to_string(n->inputs.size()) + " inputs");
+    for (size_t i = 0; i < grads.size(); ++i) {
+      if (!needs[i]) continue;
+      Tensor in = n->inputs[i];
+      if (grads[i].defined()) {
+        check_grad(*n, i, grads[i]);
+        Tensor gi = grads[i].contiguous();
+        if (in.grad_fn()) {
+          accumulate(pending[in.grad_fn().get()], gi);
+        } else {
+          Tensor old = in.grad();
+          in.set_grad(old.defined() ? add_kernel(old, gi) : gi.clone());
+        }
+      }
+      if (in.grad_fn()) release(in.grad_fn().get());
+    }
+    if (!keep_graph) {
+      for (const Tensor& in : n->inputs)
+        if (in.defined() && in.grad_fn()) keep_alive.push_back(in.grad_fn());
+      n->backward = nullptr;
+      n->inputs.clear();
+    }
+  }
+}
+
+// Graphviz: number every op node and leaf in traversal order, then emit edges input -> consumer.
+std::string to_dot(const Tensor& root) {
+  std::ostringstream os;
+  os << "digraph tape {\n  rankdir=BT;\n  node [fontname=\"Helvetica\"];\n";
+  std::unordered_map<const void*, int> ids;
+  auto key = [](const Tensor& t) -> const void* {
+    return t.grad_fn() ? static_cast<const void*>(t.grad_fn().get()) : t.impl_ptr().get();
+  };
+  std::vector<Tensor> stack{root};
+  ids[key(root)] = 0;
+  while (!stack.empty()) {
+    Tensor t = stack.back();
+    stack.pop_back();
+    int id = ids[key(t)];
+    if (!t.grad_fn()) {
+      os << "  n" << id << " [shape=ellipse, label=\"" << t.str()
+         << (t.requires_grad() ? "\\nrequires_grad" : "") << "\"];\n";
+      continue;
+    }
+    const Node& n = *t.grad_fn();
+    os << "  n" << id << " [shape=box, label=\"" << n.op << "\\n" << shape_str(n.out_shape) << "\"];\n";
+    for (const Tensor& in : n.inputs) {
+      if (!in.defined()) continue;
+      auto it = ids.find(key(in));
+      if (it == ids.end()) {
+        it = ids.emplace(key(in), static_cast<int>(ids.size())).first;
+        stack.push_back(in);
+      }
+      os << "  n" << it->second << " -> n" << id << ";\n";
+    }
+  }
+  os << "}\n";
+  return os.str();
+}
+
+}  // namespace dl

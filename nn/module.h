@@ -1,0 +1,53 @@
+// Module: a node in a tree of named parameters, as in PyTorch.
+//
+// A subclass registers its parameters and children in its constructor:
+//     weight = register_parameter("weight", init(...));
+//     attn = register_module("attn", std::make_shared<MultiHeadAttention>(...));
+// and defines its own forward(...) (no virtual forward: signatures differ between modules).
+// Names compose with dots in registration order (blocks.0.attn.wq.weight), so a state dict maps
+// one-to-one onto a PyTorch re-implementation with the same names.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+#include "autograd/tensor.h"
+
+namespace dl {
+
+class Module {
+ public:
+  virtual ~Module() = default;
+
+  std::vector<std::pair<std::string, Tensor>> named_parameters() const;  // depth-first, in order
+  std::vector<Tensor> parameters() const;
+  int64_t num_parameters() const;
+  std::map<std::string, Tensor> state_dict() const;  // name -> parameter (shares storage)
+  // Copies values in; every name must exist on both sides with equal shape and dtype, otherwise
+  // throws naming the offending tensor (unknown, missing, or mismatched).
+  void load_state_dict(const std::map<std::string, Tensor>& state);
+
+  void train(bool on = true);  // recursive
+  void eval() { train(false); }
+  bool training() const { return training_; }
+  void zero_grad();
+  // Converts every parameter in place (same tensor handles), e.g. to float64 for gradient checks.
+  void to(DType dtype);
+
+ protected:
+  Tensor register_parameter(const std::string& name, Tensor value);  // makes it require grad
+  template <class M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> child) {
+    add_child(name, child);
+    return child;
+  }
+
+ private:
+  void add_child(const std::string& name, std::shared_ptr<Module> child);
+  std::vector<std::pair<std::string, Tensor>> params_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+}  // namespace dl

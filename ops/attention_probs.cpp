@@ -1,0 +1,93 @@
+#include "ops/attention_probs.h"
+
+#include <cmath>
+#include <limits>
+#include "autograd/parallel.h"
+#include "ops/blas.h"
+
+namespace dl {
+
+void AttentionMask::check(const char* op, int64_t B, int64_t S) const {
+  if (!key_padding.defined()) return;
+  DL_CHECK((key_padding.dtype() == DType::Bool && key_padding.shape() == Shape{B, S} &&
+            key_padding.is_contiguous()),
+           op, "key padding mask must be bool (" + std::to_string(B) + ", " + std::to_string(S) +
+                   "), got " + key_padding.str());
+  DL_CHECK(query_offset >= 0, op, "negative query_offset " + std::to_string(query_offset));
+}
+
+static void check_qk(const Tensor& q, const Tensor& k) {
+  DL_CHECK(q.dim() == 4 && k.dim() == 4 && q.size(0) == k.size(0) && q.size(1) == k.size(1) &&
+               q.size(3) == k.size(3) && q.dtype() == k.dtype() && q.is_contiguous() &&
+               k.is_contiguous(),
+           "attention_probs",
+           "expected contiguous q (B, H, T, dh) and k (B, H, S, dh), got " + q.str() + " and " + k.str());
+}
+
+// One row of scores -> probabilities, in place; masked entries and fully masked rows become 0.
+template <class T>
+static void masked_softmax_row(T* row, int64_t S, const AttentionMask& mask, int64_t b, int64_t i) {
+  T mx = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < S; ++j) {
+    if (mask.masked(b, i, j, S)) row[j] = -std::numeric_limits<T>::infinity();
+    mx = std::max(mx, row[j]);
+  }
+  if (mx == -std::numeric_limits<T>::infinity()) {
+    std::fill(row, row + S, T(0));
+    return;
+  }
+  T total = 0;
+  for (int64_t j = 0; j < S; ++j) total += (row[j] = std::exp(row[j] - mx));
+  const T inv = T(1) / total;
+  for (int64_t j = 0; j < S; ++j) row[j] *= inv;
+}
+
+Tensor attention_probs(const Tensor& q, const Tensor& k, const AttentionMask& mask, double scale) {
+  check_qk(q, k);
+  const int64_t B = q.size(0), H = q.size(1), T_ = q.size(2), S = k.size(2), dh = q.size(3);
+  mask.check("attention_probs", B, S);
+  Tensor P = Tensor::empty({B, H, T_, S}, q.dtype());  // (B, H, T, S)
+  dispatch_float(q.dtype(), "attention_probs", [&](auto zero) {
+    using T = decltype(zero);
+    const T *pq = q.data<T>(), *pk = k.data<T>();
+    T* pp = P.data<T>();
+    parallel_for(0, B * H, 1, [&](int64_t bh0, int64_t bh1) {
+      for (int64_t bh = bh0; bh < bh1; ++bh) {
+        T* p = pp + bh * T_ * S;
+        gemm<T>(false, true, T_, S, dh, T(scale), pq + bh * T_ * dh, dh, pk + bh * S * dh, dh, T(0), p, S);
+        for (int64_t i = 0; i < T_; ++i) masked_softmax_row(p + i * S, S, mask, bh / H, i);
+      }
+    });
+  });
+  return P;
+}
+
+void attention_probs_backward(const Tensor& dP, const Tensor& P, const Tensor& q, const Tensor& k,
+                              double scale, Tensor& dq, Tensor& dk) {
+  check_qk(q, k);
+  const int64_t B = q.size(0), H = q.size(1), T_ = q.size(2), S = k.size(2), dh = q.size(3);
+  DL_CHECK(dP.shape() == P.shape() && P.shape() == (Shape{B, H, T_, S}), "attention_probs_backward",
+           "dP " + dP.str() + " and P " + P.str() + " must be (B, H, T, S) for q " + q.str());
+  dq = Tensor::empty(q.shape(), q.dtype());
+  dk = Tensor::empty(k.shape(), k.dtype());
+  dispatch_float(q.dtype(), "attention_probs_backward", [&](auto zero) {
+    using T = decltype(zero);
+    const T *pq = q.data<T>(), *pk = k.data<T>(), *pp = P.data<T>(), *pdp = dP.data<T>();
+    T *pdq = dq.data<T>(), *pdk = dk.data<T>();
+    parallel_for(0, B * H, 1, [&](int64_t bh0, int64_t bh1) {
+      std::vector<T> ds(T_ * S);  // (T, S) for this (b, h)
+      for (int64_t bh = bh0; bh < bh1; ++bh) {
+        const T *p = pp + bh * T_ * S, *dp = pdp + bh * T_ * S;
+        for (int64_t i = 0; i < T_; ++i) {
+          T dot = 0;
+          for (int64_t j = 0; j < S; ++j) dot += dp[i * S + j] * p[i * S + j];
+          for (int64_t j = 0; j < S; ++j) ds[i * S + j] = p[i * S + j] * (dp[i * S + j] - dot);
+        }
+        gemm<T>(false, false, T_, dh, S, T(scale), ds.data(), S, pk + bh * S * dh, dh, T(0), pdq + bh * T_ * dh, dh);
+        gemm<T>(true, false, S, dh, T_, T(scale), ds.data(), S, pq + bh * T_ * dh, dh, T(0), pdk + bh * S * dh, dh);
+      }
+    });
+  });
+}
+
+}  // namespace dl

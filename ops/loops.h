@@ -1,0 +1,54 @@
+// Loop skeletons shared by the elementwise kernels (internal to ops/).
+#pragma once
+#include <cstdint>
+#include "autograd/parallel.h"
+#include "autograd/tensor.h"
+
+namespace dl {
+
+// Visit every element of `shape` in row-major order as f(i, offset_a, offset_b), where the
+// offsets follow strides sa and sb (0 on broadcast axes). Rows (the last axis) run in sequence.
+template <class F>
+void broadcast_rows(const Shape& shape, const Shape& sa, const Shape& sb, int64_t row0,
+                    int64_t row1, F&& f) {
+  const int64_t nd = static_cast<int64_t>(shape.size());
+  const int64_t inner = nd ? shape[nd - 1] : 1;
+  const int64_t ia = nd ? sa[nd - 1] : 0, ib = nd ? sb[nd - 1] : 0;
+  for (int64_t r = row0; r < row1; ++r) {
+    int64_t oa = 0, ob = 0, rest = r;
+    for (int64_t d = nd - 2; d >= 0; --d) {
+      const int64_t k = rest % shape[d];
+      rest /= shape[d];
+      oa += k * sa[d];
+      ob += k * sb[d];
+    }
+    for (int64_t j = 0; j < inner; ++j) f(r * inner + j, oa + j * ia, ob + j * ib);
+  }
+}
+
+template <class F>
+void broadcast_loop_serial(const Shape& shape, const Shape& sa, const Shape& sb, F&& f) {
+  const int64_t inner = shape.empty() ? 1 : shape.back();
+  if (inner == 0) return;
+  broadcast_rows(shape, sa, sb, 0, shape_numel(shape) / inner, f);
+}
+
+// As broadcast_loop_serial, with rows spread over the thread pool; f must write only to element i.
+template <class F>
+void broadcast_loop(const Shape& shape, const Shape& sa, const Shape& sb, F&& f) {
+  const int64_t inner = shape.empty() ? 1 : shape.back();
+  if (inner == 0) return;
+  const int64_t rows = shape_numel(shape) / inner;
+  const int64_t grain = std::max<int64_t>(1, kElementGrain / std::max<int64_t>(inner, 1));
+  parallel_for(0, rows, grain, [&](int64_t r0, int64_t r1) { broadcast_rows(shape, sa, sb, r0, r1, f); });
+}
+
+// out[i] = f(x[i]) over a dense range, in parallel chunks.
+template <class T, class F>
+void map_dense(int64_t n, T* out, F&& f) {
+  parallel_for(0, n, kElementGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) out[i] = f(i);
+  });
+}
+
+}  // namespace dl

@@ -1,0 +1,15 @@
+// Every primitive op, for code above ops/ (nn/, models/, examples/, tests/).
+#pragma once
+#include "autograd/graph.h"
+#include "autograd/random.h"
+#include "autograd/tensor.h"
+#include "ops/activation.h"
+#include "ops/dropout.h"
+#include "ops/elementwise.h"
+#include "ops/embedding.h"
+#include "ops/loss.h"
+#include "ops/matmul.h"
+#include "ops/norm.h"
+#include "ops/reduce.h"
+#include "ops/shape.h"
+#include "ops/softmax.h"

@@ -1,0 +1,31 @@
+// map_unary: the shared body of every elementwise op y = f(x) (math functions, activations,
+// scalar arithmetic). fwd(x) gives y; bwd(x, y, g) gives dx. Both are generic lambdas so one
+// definition serves float and double; the backward keeps only x and y (detached).
+#pragma once
+#include "autograd/graph.h"
+#include "ops/loops.h"
+
+namespace dl {
+
+template <class Fwd, class Bwd>
+Tensor map_unary(const char* op, const Tensor& x_in, Fwd fwd, Bwd bwd) {
+  Tensor x = x_in.contiguous();
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), op, [&](auto zero) {
+    using T = decltype(zero);
+    const T* px = x.data<T>();
+    map_dense(x.numel(), y.data<T>(), [&](int64_t i) { return static_cast<T>(fwd(px[i])); });
+  });
+  Tensor xs = x.detach(), ys = y.detach();
+  return record(op, y, {x}, [xs, ys, bwd, op](const Tensor& g, const Needs&) {
+    Tensor dx = Tensor::empty(xs.shape(), xs.dtype());
+    dispatch_float(xs.dtype(), op, [&](auto zero) {
+      using T = decltype(zero);
+      const T *px = xs.data<T>(), *py = ys.data<T>(), *pg = g.data<T>();
+      map_dense(xs.numel(), dx.data<T>(), [&](int64_t i) { return static_cast<T>(bwd(px[i], py[i], pg[i])); });
+    });
+    return Grads{dx};
+  });
+}
+
+}  // namespace dl
