@@ -11,13 +11,14 @@ JOBS     ?= $(shell nproc)
 
 LIB_SRCS  := $(wildcard autograd/*.cpp ops/*.cpp nn/*.cpp models/*.cpp)
 LIB_OBJS  := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
-TEST_SRCS := $(wildcard tests/*.cpp)
+TEST_SRCS ?= $(wildcard tests/*.cpp)
 TEST_OBJS := $(TEST_SRCS:%.cpp=$(BUILD)/%.o)
 LIB       := $(BUILD)/libdl.a
 TEST_BIN  := $(BUILD)/run_tests
+EXAMPLES  := $(patsubst examples/%.cpp,$(BUILD)/bin/%,$(wildcard examples/*.cpp))
 
 .PHONY: all deps test build-tests clean
-all: $(LIB) $(TEST_BIN)
+all: $(LIB) $(TEST_BIN) $(EXAMPLES)
 
 deps:
 	@./scripts/deps.sh
@@ -33,6 +34,10 @@ $(LIB): $(LIB_OBJS)
 $(TEST_BIN): $(TEST_OBJS) $(LIB)
 	$(CXX) $(CXXFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) -o $@
 
+$(BUILD)/bin/%: $(BUILD)/examples/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
 build-tests:
 	@$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BIN)
 
@@ -43,4 +48,4 @@ test: deps build-tests
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+-include $(wildcard $(BUILD)/*/*.d)
