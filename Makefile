@@ -4,7 +4,7 @@
 CXX      ?= g++
 BUILD    ?= build
 OPT      ?= -O2 -march=native
-CXXFLAGS ?= -std=c++17 $(OPT) -Wall -Wextra -fno-fast-math
+CXXFLAGS += -std=c++17 $(OPT) -Wall -Wextra -fno-fast-math
 CPPFLAGS += -I. -MMD -MP
 LDLIBS   += -lopenblas -ltbb -lpthread
 JOBS     ?= $(shell nproc)
@@ -14,10 +14,13 @@ LIB_OBJS  := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
 TEST_SRCS ?= $(wildcard tests/*.cpp)
 TEST_OBJS := $(TEST_SRCS:%.cpp=$(BUILD)/%.o)
 LIB       := $(BUILD)/libdl.a
+EX_SRCS   := $(wildcard examples/common/*.cpp)
+EX_OBJS   := $(EX_SRCS:%.cpp=$(BUILD)/%.o)
+EX_LIB    := $(BUILD)/libexamples.a
 TEST_BIN  := $(BUILD)/run_tests
 EXAMPLES  := $(patsubst examples/%.cpp,$(BUILD)/bin/%,$(wildcard examples/*.cpp))
 
-.PHONY: all deps test build-tests clean
+.PHONY: all deps test build-tests sanitize clean
 all: $(LIB) $(TEST_BIN) $(EXAMPLES)
 
 deps:
@@ -31,12 +34,17 @@ $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(TEST_BIN): $(TEST_OBJS) $(LIB)
-	$(CXX) $(CXXFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) -o $@
+# examples/common: task generators, plots, run folders; used by the programs and their tests
+$(EX_LIB): $(EX_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
 
-$(BUILD)/bin/%: $(BUILD)/examples/%.o $(LIB)
+$(TEST_BIN): $(TEST_OBJS) $(EX_LIB) $(LIB)
+	$(CXX) $(CXXFLAGS) $(TEST_OBJS) $(EX_LIB) $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/bin/%: $(BUILD)/examples/%.o $(EX_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(CXX) $(CXXFLAGS) $< $(EX_LIB) $(LIB) $(LDLIBS) -o $@
 
 build-tests:
 	@$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BIN)
@@ -45,7 +53,14 @@ build-tests:
 test: deps build-tests
 	OPENBLAS_NUM_THREADS=1 ./$(TEST_BIN) $(TESTS)
 
-clean:
-	rm -rf $(BUILD)
+# AddressSanitizer + UndefinedBehaviorSanitizer (with LeakSanitizer) over the whole suite.
+SAN_OPT := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+sanitize: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-sanitize OPT="$(SAN_OPT)" build-sanitize/run_tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=tests/lsan.supp OPENBLAS_NUM_THREADS=1 ./build-sanitize/run_tests $(TESTS)
 
--include $(wildcard $(BUILD)/*/*.d)
+clean:
+	rm -rf $(BUILD) build-*
+
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)

@@ -1,0 +1,129 @@
+// Fused attention ops against their twins composed from primitive ops (tests/attention_reference.h):
+// one step = forward + backward, float32, causal mask, B = 16, T = 128, d = 256 in 8 heads.
+// Per op it prints the median step time of each and the peak of live tensor storage during a
+// step (above the inputs), so the table shows what fusing saves in time and in memory.
+//
+// Peak storage is sampled by a second thread polling dl::live_storage_bytes() (the library keeps
+// no high-water mark), in separate steps from the timed ones, so it is a close lower bound.
+//
+// Adding an op means adding one Entry: its name, its input leaves and the two functions.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+#include "autograd/parallel.h"
+#include "ops/differential_attention.h"
+#include "ops/gpam_attention.h"
+#include "ops/sdpa.h"
+#include "tests/attention_reference.h"
+
+using namespace dl;
+using namespace dl::testing;
+
+namespace {
+
+constexpr int64_t B = 16, T = 128, d = 256, H = 8, dh = d / H;
+constexpr int kWarmup = 2, kSteps = 10;
+
+struct Entry {
+  std::string name;
+  std::vector<Tensor> inputs;  // float32 leaves that require grad
+  TensorFn fused, composed;
+};
+
+AttentionMask causal() {
+  AttentionMask mask;
+  mask.causal = true;
+  return mask;
+}
+
+Tensor leaf(const Shape& shape, Generator& gen, double scale = 1.0) {
+  return randn(shape, gen, 0.0, scale).requires_grad_();
+}
+
+Entry sdpa_entry(Generator& gen) {
+  return {"sdpa", {leaf({B, H, T, dh}, gen), leaf({B, H, T, dh}, gen), leaf({B, H, T, dh}, gen)},
+          [](const std::vector<Tensor>& in) { return scaled_dot_product_attention(in[0], in[1], in[2], causal()); },
+          [](const std::vector<Tensor>& in) { return sdpa_composed(in[0], in[1], in[2], causal()); }};
+}
+
+Entry gpam_entry(Generator& gen) {
+  std::vector<double> w = randn({H, dh, dh}, gen, 0.0, 0.02).to_vector();
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t i = 0; i < dh; ++i) w[(h * dh + i) * dh + i] -= 1.0;  // -I plus noise, as the module
+  return {"gpam",
+          {leaf({B, H, T, dh}, gen), leaf({B, H, T, dh}, gen), leaf({B, H, T, dh}, gen),
+           Tensor::from_vector(w, {H, dh, dh}).requires_grad_(), Tensor::full({H}, 0.2).requires_grad_()},
+          [](const std::vector<Tensor>& in) { return gpam_attention(in[0], in[1], in[2], in[3], in[4], causal()); },
+          [](const std::vector<Tensor>& in) { return gpam_composed(in[0], in[1], in[2], in[3], in[4], causal()); }};
+}
+
+Entry differential_entry(Generator& gen) {
+  const int64_t half = dh / 2;  // each head's query and key split in two halves; v keeps dh
+  return {"differential",
+          {leaf({B, H, T, half}, gen), leaf({B, H, T, half}, gen), leaf({B, H, T, half}, gen),
+           leaf({B, H, T, half}, gen), leaf({B, H, T, dh}, gen), Tensor::scalar(0.5).requires_grad_()},
+          [](const std::vector<Tensor>& in) {
+            return differential_attention(in[0], in[1], in[2], in[3], in[4], in[5], causal());
+          },
+          [](const std::vector<Tensor>& in) {
+            return differential_composed(in[0], in[1], in[2], in[3], in[4], in[5], causal());
+          }};
+}
+
+// One step: zero the gradients, forward, backward from fixed weights w.
+void step(const TensorFn& f, const std::vector<Tensor>& inputs, const Tensor& w) {
+  for (const Tensor& x : inputs) x.zero_grad();
+  f(inputs).backward(w);
+}
+
+double median_ms(const TensorFn& f, const std::vector<Tensor>& inputs, const Tensor& w) {
+  for (int i = 0; i < kWarmup; ++i) step(f, inputs, w);
+  std::vector<double> ms;
+  for (int i = 0; i < kSteps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step(f, inputs, w);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+// Peak live storage during one step, above what was live before it, in MB.
+double peak_mb(const TensorFn& f, const std::vector<Tensor>& inputs, const Tensor& w) {
+  for (const Tensor& x : inputs) x.zero_grad();
+  const int64_t base = live_storage_bytes();
+  std::atomic<bool> done{false};
+  std::atomic<int64_t> peak{base};
+  std::thread sampler([&] {
+    while (!done.load()) peak.store(std::max(peak.load(), live_storage_bytes()));
+  });
+  step(f, inputs, w);
+  done.store(true);
+  sampler.join();
+  return static_cast<double>(std::max(peak.load(), live_storage_bytes()) - base) / (1 << 20);
+}
+
+}  // namespace
+
+int main() {
+  Generator gen(2024);
+  std::vector<Entry> entries = {sdpa_entry(gen), gpam_entry(gen), differential_entry(gen)};
+  std::printf("attention ops, forward + backward, float32, causal, B=%lld T=%lld d=%lld heads=%lld, "
+              "%d threads, median of %d steps\n",
+              static_cast<long long>(B), static_cast<long long>(T), static_cast<long long>(d),
+              static_cast<long long>(H), num_threads(), kSteps);
+  std::printf("%-14s %10s %12s %8s %14s %17s\n", "op", "fused ms", "composed ms", "speedup",
+              "fused peak MB", "composed peak MB");
+  for (const Entry& e : entries) {
+    Tensor w = randn(e.fused(e.inputs).shape(), gen);
+    const double fused = median_ms(e.fused, e.inputs, w), composed = median_ms(e.composed, e.inputs, w);
+    const double fused_mb = peak_mb(e.fused, e.inputs, w), composed_mb = peak_mb(e.composed, e.inputs, w);
+    std::printf("%-14s %10.2f %12.2f %7.2fx %14.1f %17.1f\n", e.name.c_str(), fused, composed,
+                composed / fused, fused_mb, composed_mb);
+  }
+  return 0;
+}

@@ -1,0 +1,62 @@
+// Command-line handling the training programs share (CLI11): the common flags, a parse that
+// ends the program with CLI11's message on a bad flag, and every flag's value as JSON for
+// config.json.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <nlohmann/json.hpp>
+#include "autograd/parallel.h"
+
+namespace dl::cli {
+
+struct CommonFlags {
+  uint64_t seed = 0;
+  int threads = 0;  // 0 keeps the default: DL_NUM_THREADS, else all cores
+  int epochs = 10;
+  std::string out = "runs/run";
+};
+
+// Adds --seed, --threads, --epochs and --out; the values already in flags are the defaults.
+inline void add_common_flags(CLI::App& app, CommonFlags& flags) {
+  app.add_option("--seed", flags.seed, "random seed")->capture_default_str();
+  app.add_option("--threads", flags.threads, "threads (0: DL_NUM_THREADS, else all cores)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--epochs", flags.epochs, "training epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--out", flags.out, "run folder for config, metrics and pictures")->capture_default_str();
+}
+
+// Parses the command line and applies --threads. --help prints the help and exits 0; a bad
+// flag prints CLI11's message (and the hint to run --help) and exits non-zero.
+inline void parse_or_exit(CLI::App& app, const CommonFlags& flags, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
+  }
+  if (flags.threads > 0) set_num_threads(flags.threads);
+}
+
+// {"seed": 0, "out": "runs/copy", ...}: every option's value as given, else its default;
+// numbers and true/false become JSON numbers and booleans.
+inline nlohmann::json flags_json(const CLI::App& app) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->get_lnames().empty() || opt->get_single_name() == "help") continue;
+    std::string text = opt->count() > 0 ? opt->as<std::string>() : opt->get_default_str();
+    if (opt->get_expected_min() == 0 && text.empty()) text = opt->count() > 0 ? "true" : "false";
+    const std::string& name = opt->get_single_name();
+    char *int_end = nullptr, *end = nullptr;
+    const long long integer = std::strtoll(text.c_str(), &int_end, 10);
+    const double number = std::strtod(text.c_str(), &end);
+    if (!text.empty() && *int_end == '\0') j[name] = integer;
+    else if (!text.empty() && *end == '\0') j[name] = number;
+    else if (text == "true" || text == "false") j[name] = text == "true";
+    else j[name] = text;
+  }
+  return j;
+}
+
+}  // namespace dl::cli

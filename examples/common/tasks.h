@@ -1,0 +1,22 @@
+// Every toy task by name, with the default configuration of its generator:
+//   same, between, occurs, xoccurs, match_pattern   relational_games.h
+//   sorting, pairwise_order, set                    object_tasks.h
+//   copy, reverse                                   sequence_tasks.h
+// Programs that need another configuration (patch size, vocabulary, ...) call the generator.
+#pragma once
+#include <string>
+#include <vector>
+#include "examples/common/dataset.h"
+
+namespace dl::tasks {
+
+const std::vector<std::string>& task_names();
+
+// The sizes of the papers' set-ups (spec/tasks.md), e.g. occurs: 1000 / 5000 / 10000.
+Sizes default_sizes(const std::string& name);
+
+// The task's data for a seed. Throws dl::Error for an unknown name, a size below its minimum
+// (train at least 1) or larger than the task allows.
+TaskData make_task(const std::string& name, const Sizes& sizes, uint64_t seed);
+
+}  // namespace dl::tasks

@@ -1,0 +1,68 @@
+#include "nn/attention.h"
+
+#include "ops/ops.h"
+#include "ops/sdpa.h"
+
+namespace dl {
+
+int64_t head_size(const char* module, int64_t d, int64_t heads) {
+  DL_CHECK(d > 0 && heads > 0 && d % heads == 0, module,
+           std::to_string(heads) + " heads do not divide d = " + std::to_string(d));
+  return d / heads;
+}
+
+void check_module_inputs(const char* module, const Tensor& x, const Tensor& y, int64_t d) {
+  DL_CHECK((x.dim() == 3 && y.dim() == 3 && x.size(0) == y.size(0) && x.size(2) == d && y.size(2) == d),
+           module, "expected x (B, T, " + std::to_string(d) + ") and y (B, S, " + std::to_string(d) +
+                       "), got " + x.str() + " and " + y.str());
+}
+
+Tensor split_heads(const Tensor& x, int64_t heads) {
+  const int64_t B = x.size(0), T = x.size(1);
+  return permute(reshape(x, {B, T, heads, x.size(2) / heads}), {0, 2, 1, 3});
+}
+
+Tensor merge_heads(const Tensor& x) {
+  const int64_t B = x.size(0), H = x.size(1), T = x.size(2), dh = x.size(3);
+  return reshape(permute(x, {0, 2, 1, 3}), {B, T, H * dh});
+}
+
+void KVCache::append(Tensor& k_step, Tensor& v_step) {
+  if (k.defined()) {
+    k_step = concat({k, k_step}, 2);
+    v_step = concat({v, v_step}, 2);
+  }
+  k = k_step;
+  v = v_step;
+}
+
+MultiHeadAttention::MultiHeadAttention(int64_t d_, int64_t heads_, Generator& gen, DType dtype)
+    : MultiHeadAttention(d_, heads_, head_size("MultiHeadAttention", d_, heads_), gen, dtype) {}
+
+MultiHeadAttention::MultiHeadAttention(int64_t d_, int64_t heads_, int64_t head_dim_, Generator& gen,
+                                       DType dtype)
+    : d(d_), heads(heads_), head_dim(head_dim_) {
+  DL_CHECK(d > 0 && heads > 0 && head_dim > 0, "MultiHeadAttention",
+           "sizes must be positive, got d " + std::to_string(d) + ", heads " + std::to_string(heads) +
+               ", head_dim " + std::to_string(head_dim));
+  const int64_t inner = heads * head_dim;
+  wq = register_module("wq", std::make_shared<Linear>(d, inner, true, dtype, gen));
+  wk = register_module("wk", std::make_shared<Linear>(d, inner, true, dtype, gen));
+  wv = register_module("wv", std::make_shared<Linear>(d, inner, true, dtype, gen));
+  wo = register_module("wo", std::make_shared<Linear>(inner, inner, true, dtype, gen));
+}
+
+Tensor MultiHeadAttention::forward(const Tensor& x, const Tensor& y, AttentionMask mask, KVCache* cache) {
+  check_module_inputs("MultiHeadAttention", x, y, d);
+  Tensor q = split_heads(wq->forward(x), heads);  // (B, H, T, dh)
+  Tensor k = split_heads(wk->forward(y), heads);  // (B, H, S, dh)
+  Tensor v = split_heads(wv->forward(y), heads);  // (B, H, S, dh)
+  if (cache) {
+    mask.query_offset = cache->length();
+    cache->append(k, v);
+  }
+  Tensor o = scaled_dot_product_attention(q, k, v, mask, &last_attention_);  // (B, H, T, dh)
+  return wo->forward(merge_heads(o));
+}
+
+}  // namespace dl

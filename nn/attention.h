@@ -1,0 +1,61 @@
+// Multi-head attention (spec section 2), and the head bookkeeping every attention module shares.
+//
+//   Q = x Wq + bq,  K = y Wk + bk,  V = y Wv + bv       (Linear wq, wk, wv: d -> H dh)
+//   O = SDPA(Q_h, K_h, V_h, M) for every head h         (one fused op, ops/sdpa.h)
+//   out = concat_h(O_h) Wo + bo                         (Linear wo: H dh -> H dh)
+//
+// Its three uses: global self-attention forward(x, x), causal self-attention forward(x, x,
+// {causal}), cross-attention forward(x, encoder_out, {key padding of the source}).
+//
+// Incremental (greedy) decoding: pass a KVCache with x = y = the new positions only. Their keys
+// and values are appended to the cache, the queries attend to every cached position, and the
+// mask's query_offset is set to the number of positions cached before this step, so a causal
+// mask lets query i see keys up to its own position. The result equals the matching rows of a
+// full causal pass.
+#pragma once
+#include <memory>
+#include <vector>
+#include "nn/linear.h"
+#include "ops/attention_probs.h"
+
+namespace dl {
+
+// d / heads; throws, naming the module and both sizes, unless heads divides d.
+int64_t head_size(const char* module, int64_t d, int64_t heads);
+// Throws, naming the module and shapes, unless x is (B, T, d) and y is (B, S, d).
+void check_module_inputs(const char* module, const Tensor& x, const Tensor& y, int64_t d);
+// (B, T, H dh) -> (B, H, T, dh), a strided view (the attention ops make it dense).
+Tensor split_heads(const Tensor& x, int64_t heads);
+// (B, H, T, dh) -> (B, T, H dh), i.e. concat_h.
+Tensor merge_heads(const Tensor& x);
+
+// The keys and values of every position decoded so far, for one attention layer.
+struct KVCache {
+  Tensor k, v;  // (B, H, S, dh)
+  int64_t length() const { return k.defined() ? k.size(2) : 0; }
+  // Appends this step's keys and values (B, H, t, dh); afterwards k_step and v_step hold the
+  // whole cache, which is what the step attends to.
+  void append(Tensor& k_step, Tensor& v_step);
+};
+
+class MultiHeadAttention : public Module {
+ public:
+  MultiHeadAttention(int64_t d, int64_t heads, Generator& gen, DType dtype = DType::F32);
+  // heads of head_dim each, d -> heads * head_dim (dual attention's sensory heads use this)
+  MultiHeadAttention(int64_t d, int64_t heads, int64_t head_dim, Generator& gen,
+                     DType dtype = DType::F32);
+
+  // x (B, T, d), y (B, S, d) -> (B, T, heads * head_dim)
+  Tensor forward(const Tensor& x, const Tensor& y, AttentionMask mask = AttentionMask(),
+                 KVCache* cache = nullptr);
+  // P (B, H, T, S) of the last forward, detached, for heatmaps
+  const Tensor& last_attention() const { return last_attention_; }
+
+  int64_t d, heads, head_dim;
+  std::shared_ptr<Linear> wq, wk, wv, wo;
+
+ private:
+  Tensor last_attention_;
+};
+
+}  // namespace dl

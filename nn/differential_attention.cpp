@@ -1,0 +1,53 @@
+#include "nn/differential_attention.h"
+
+#include <cmath>
+#include "nn/init.h"
+#include "ops/differential_attention.h"
+#include "ops/ops.h"
+
+namespace dl {
+
+// The two halves of every head of x (B, T, H 2 dh), each (B, H, T, dh).
+static std::vector<Tensor> split_halves(const Tensor& x, int64_t heads) {
+  const int64_t B = x.size(0), T = x.size(1), dh = x.size(2) / (2 * heads);
+  std::vector<Tensor> halves = split(reshape(x, {B, T, heads, 2 * dh}), {dh, dh}, 3);
+  for (Tensor& half : halves) half = permute(half, {0, 2, 1, 3});
+  return halves;
+}
+
+DifferentialAttention::DifferentialAttention(int64_t d_, int64_t heads_, int64_t layer, Generator& gen,
+                                             DType dtype)
+    : d(d_), heads(heads_), head_dim(head_size("DifferentialAttention", d_, heads_) / 2),
+      lam_init(0.8 - 0.6 * std::exp(-0.3 * static_cast<double>(layer))) {
+  DL_CHECK((d / heads) % 2 == 0, "DifferentialAttention",
+           "each of the " + std::to_string(heads) + " heads needs an even size to split in two halves, got d = " +
+               std::to_string(d));
+  wq = register_module("wq", std::make_shared<Linear>(d, d, true, dtype, gen));
+  wk = register_module("wk", std::make_shared<Linear>(d, d, true, dtype, gen));
+  wv = register_module("wv", std::make_shared<Linear>(d, d, true, dtype, gen));
+  wo = register_module("wo", std::make_shared<Linear>(d, d, true, dtype, gen));
+  auto vector = [&](const char* name) {
+    Tensor t = Tensor::empty({head_dim}, dtype);  // (dh)
+    init::normal_(t, gen, 0.0, 0.1);
+    return register_parameter(name, t);
+  };
+  lq1 = vector("lq1");
+  lk1 = vector("lk1");
+  lq2 = vector("lq2");
+  lk2 = vector("lk2");
+}
+
+Tensor DifferentialAttention::lam() const {
+  return exp(sum(lq1 * lk1)) - exp(sum(lq2 * lk2)) + lam_init;
+}
+
+Tensor DifferentialAttention::forward(const Tensor& x, const Tensor& y, const AttentionMask& mask) {
+  check_module_inputs("DifferentialAttention", x, y, d);
+  std::vector<Tensor> q = split_halves(wq->forward(x), heads);  // 2 x (B, H, T, dh)
+  std::vector<Tensor> k = split_halves(wk->forward(y), heads);  // 2 x (B, H, S, dh)
+  Tensor v = split_heads(wv->forward(y), heads);                 // (B, H, S, 2 dh)
+  Tensor o = differential_attention(q[0], k[0], q[1], k[1], v, lam(), mask, &last_attention_);
+  return wo->forward(merge_heads(rms_norm(o, Tensor(), eps) * (1 - lam_init)));
+}
+
+}  // namespace dl

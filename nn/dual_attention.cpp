@@ -1,0 +1,30 @@
+#include "nn/dual_attention.h"
+
+#include "ops/ops.h"
+
+namespace dl {
+
+DualAttention::DualAttention(int64_t d_, int64_t n_sa_, int64_t n_ra_, Generator& gen,
+                             const RelationalAttentionOptions& ra_options, DType dtype)
+    : d(d_), n_sa(n_sa_), n_ra(n_ra_) {
+  DL_CHECK(n_sa >= 0 && n_ra >= 0, "DualAttention",
+           "head counts must not be negative, got n_sa " + std::to_string(n_sa) + ", n_ra " +
+               std::to_string(n_ra));
+  head_dim = head_size("DualAttention", d, n_sa + n_ra);
+  if (n_sa > 0)
+    sa = register_module("sa", std::make_shared<MultiHeadAttention>(d, n_sa, head_dim, gen, dtype));
+  if (n_ra > 0) {
+    RelationalAttentionOptions o = ra_options;
+    o.head_dim = head_dim;
+    ra = register_module("ra", std::make_shared<RelationalAttention>(d, n_ra, gen, o, dtype));
+  }
+}
+
+Tensor DualAttention::forward(const Tensor& x, const Symbols& symbols, const AttentionMask& mask) {
+  check_module_inputs("DualAttention", x, x, d);
+  if (!ra) return sa->forward(x, x, mask);
+  if (!sa) return ra->forward(x, symbols, mask);
+  return concat({sa->forward(x, x, mask), ra->forward(x, symbols, mask)}, 2);
+}
+
+}  // namespace dl

@@ -1,0 +1,54 @@
+// RelationalAttention (spec section 4): the relational heads of the Dual Attention Transformer.
+// x (B, T, d) and symbols from a SymbolSource (nn/symbols.h) -> (B, T, H dh):
+//
+//   q_attn, k_attn = x Wq_attn, x Wk_attn                     (d -> H dh, split into H heads)
+//   q_rel, k_rel   = x Wq_rel, x Wk_rel                       (d -> d_r dp, split into d_r)
+//   sv             = s Ws                                      (d -> H dh)
+//   a^h            = sum_j alpha_ij^h (r_ij Wr^h + s_j Ws^h)   (ops/relational_attention.h)
+//   out            = concat_h(a^h) Wo + bo                     (H dh -> H dh)
+//
+// Parameters: the Linears `wq_attn`, `wk_attn`, `wq_rel`, `wk_rel` (absent when symmetric: then
+// Wk_rel = Wq_rel and r is a symmetric kernel), `wv` (Ws, applied to the symbols), the tensor
+// `wr` (H, dh, d_r) and the Linear `wo`. With rca (the Abstractor's relational cross-attention,
+// a^h = sum_j alpha_ij^h s_j Ws^h) there is no relation term, so no wq_rel, wk_rel or wr.
+// Defaults: dh = d / H, d_r = H, dp = dh. Masks weight alpha; the relations are never masked.
+#pragma once
+#include <memory>
+#include "nn/linear.h"
+#include "nn/symbols.h"
+#include "ops/attention_probs.h"
+
+namespace dl {
+
+struct RelationalAttentionOptions {
+  int64_t head_dim = 0;     // dh; 0: d / n_heads
+  int64_t n_relations = 0;  // d_r; 0: n_heads
+  int64_t rel_dim = 0;      // dp; 0: dh
+  bool symmetric = false;   // Wk_rel = Wq_rel
+  bool rca = false;         // no relation term
+  bool bias = true;         // on every Linear
+};
+
+class RelationalAttention : public Module {
+ public:
+  RelationalAttention(int64_t d, int64_t n_heads, Generator& gen,
+                      const RelationalAttentionOptions& options = {}, DType dtype = DType::F32);
+
+  // x (B, T, d); symbols per position (T, d) or (B, T, d), or a relative table -> (B, T, H dh).
+  Tensor forward(const Tensor& x, const Symbols& symbols, const AttentionMask& mask = {});
+
+  int64_t d, n_heads, head_dim, n_relations, rel_dim;
+  bool symmetric, rca;
+  std::shared_ptr<Linear> wq_attn, wk_attn, wq_rel, wk_rel, wv, wo;  // wq_rel, wk_rel may be null
+  Tensor wr;                                                         // (H, dh, d_r), or undefined
+
+  // From the last forward, detached, for heatmaps: alpha (B, H, T, T) and r (B, T, T, d_r)
+  // (r undefined with rca).
+  const Tensor& last_attention() const { return last_attention_; }
+  const Tensor& last_relations() const { return last_relations_; }
+
+ private:
+  Tensor last_attention_, last_relations_;
+};
+
+}  // namespace dl

@@ -1,0 +1,21 @@
+#include "nn/state_dict.h"
+
+namespace dl {
+
+void check_state_dict(const StateDict& own, const StateDict& given, const std::string& op) {
+  for (const auto& [name, t] : given) DL_CHECK(own.count(name), op, "unknown tensor '" + name + "'");
+  for (const auto& [name, mine] : own) {
+    auto it = given.find(name);
+    DL_CHECK(it != given.end(), op, "missing tensor '" + name + "'");
+    const Tensor& t = it->second;
+    DL_CHECK(t.shape() == mine.shape() && t.dtype() == mine.dtype(), op,
+             "tensor '" + name + "' is " + t.str() + " but expected " + mine.str());
+  }
+}
+
+void copy_state_dict(const StateDict& own, const StateDict& given, const std::string& op) {
+  check_state_dict(own, given, op);
+  for (const auto& [name, mine] : own) Tensor(mine).copy_(given.at(name));
+}
+
+}  // namespace dl

@@ -1,0 +1,18 @@
+// Loading named tensors into live ones (a module's parameters, an optimizer's state): shared by
+// Module::load_state_dict, Optimizer::load_state_dict and load_checkpoint.
+#pragma once
+#include <map>
+#include <string>
+#include "autograd/tensor.h"
+
+namespace dl {
+
+using StateDict = std::map<std::string, Tensor>;
+
+// Throws "op: ..." naming the first tensor of `given` that `own` lacks (unknown), the first of
+// `own` that `given` lacks (missing), or one whose shape or dtype differs.
+void check_state_dict(const StateDict& own, const StateDict& given, const std::string& op);
+// check_state_dict, then copies every value of `given` into `own` (so nothing changes on error).
+void copy_state_dict(const StateDict& own, const StateDict& given, const std::string& op);
+
+}  // namespace dl

@@ -1,0 +1,310 @@
+#include "ops/relational_attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include "autograd/graph.h"
+#include "autograd/parallel.h"
+#include "ops/blas.h"
+#include "ops/broadcast.h"
+#include "ops/sdpa.h"
+
+namespace dl {
+
+namespace {
+
+constexpr const char* kOp = "relational_attention";
+
+// Sizes shared by the forward and backward kernels. Buffers (all contiguous):
+//   P (B, H, T, S) alpha;  rt (B, d_r, T, S) relations, one (T, S) matrix per relation l;
+//   abar (B, H, T, d_r);   Wm (B, H, T, W) the symbol weights: P itself, or the offset bins.
+struct Dims {
+  int64_t B, H, T, S, dh;
+  int64_t dr = 0, dp = 0;  // 0: no relation term (RCA)
+  int64_t D = 0;           // offset clip of position-relative symbols
+  int64_t W = 0;           // columns of Wm: S per position, 2D+1 position-relative
+  int64_t query_offset = 0;
+  bool relative = false;
+
+  bool has_relations() const { return dr > 0; }
+  // bin of the pair (i, j) in the position-relative table
+  int64_t bin(int64_t i, int64_t j) const { return std::clamp(j - (i + query_offset), -D, D) + D; }
+};
+
+Dims check_inputs(const Tensor& q_attn, const Tensor& k_attn, const Tensor& q_rel, const Tensor& k_rel,
+                  const Tensor& wr, const Tensor& sv, const AttentionMask& mask) {
+  DL_CHECK(q_attn.dim() == 4 && k_attn.dim() == 4 && q_attn.size(0) == k_attn.size(0) &&
+               q_attn.size(1) == k_attn.size(1) && q_attn.size(3) == k_attn.size(3),
+           kOp,
+           "expected q_attn (B, H, T, dh) and k_attn (B, H, S, dh), got " + q_attn.str() + " and " +
+               k_attn.str());
+  Dims d;
+  d.B = q_attn.size(0), d.H = q_attn.size(1), d.T = q_attn.size(2), d.S = k_attn.size(2);
+  d.dh = q_attn.size(3);
+  auto sizes = [&] { return " for q_attn " + q_attn.str() + " and k_attn " + k_attn.str(); };
+  const bool rel = q_rel.defined() || k_rel.defined() || wr.defined();
+  if (rel) {
+    DL_CHECK(q_rel.defined() && k_rel.defined() && wr.defined(), kOp,
+             "q_rel, k_rel and wr come together (all undefined for RCA)");
+    DL_CHECK(q_rel.dim() == 4 && k_rel.dim() == 4 && q_rel.size(0) == d.B && q_rel.size(1) == d.T &&
+                 k_rel.size(0) == d.B && k_rel.size(1) == d.S && q_rel.size(2) == k_rel.size(2) &&
+                 q_rel.size(3) == k_rel.size(3) && q_rel.size(2) > 0,
+             kOp,
+             "expected q_rel (B, T, d_r, dp) and k_rel (B, S, d_r, dp)" + sizes() + ", got " +
+                 q_rel.str() + " and " + k_rel.str());
+    d.dr = q_rel.size(2), d.dp = q_rel.size(3);
+    DL_CHECK(wr.shape() == (Shape{d.H, d.dh, d.dr}), kOp,
+             "expected wr (H, dh, d_r) = " + shape_str({d.H, d.dh, d.dr}) + ", got " + wr.str());
+  }
+  DL_CHECK(sv.defined(), kOp, "the symbol values sv are required");
+  if (sv.dim() == 4) {
+    DL_CHECK((sv.size(0) == d.B || sv.size(0) == 1) && sv.size(1) == d.H && sv.size(2) == d.S &&
+                 sv.size(3) == d.dh,
+             kOp, "expected per-position sv (B or 1, H, S, dh)" + sizes() + ", got " + sv.str());
+    d.W = d.S;
+  } else {
+    DL_CHECK(sv.dim() == 3 && sv.size(0) == d.H && sv.size(1) % 2 == 1 && sv.size(2) == d.dh, kOp,
+             "expected sv (B or 1, H, S, dh) or a position-relative table (H, 2D+1, dh)" + sizes() +
+                 ", got " + sv.str());
+    d.relative = true;
+    d.W = sv.size(1);
+    d.D = (d.W - 1) / 2;
+  }
+  for (const Tensor* t : {&k_attn, &q_rel, &k_rel, &wr, &sv})
+    DL_CHECK(!t->defined() || t->dtype() == q_attn.dtype(), kOp,
+             "dtype mismatch: q_attn " + q_attn.str() + " and " + t->str());
+  mask.check(kOp, d.B, d.S);
+  d.query_offset = mask.query_offset;
+  return d;
+}
+
+// Calls f(b, i) for every (batch item, query), in parallel.
+template <class F>
+void for_queries(const Dims& d, F&& f) {
+  parallel_for(0, d.B * d.T, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) f(n / d.T, n % d.T);
+  });
+}
+
+// Calls f(b, h) for every (batch item, head), in parallel.
+template <class F>
+void for_heads(const Dims& d, F&& f) {
+  parallel_for(0, d.B * d.H, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) f(n / d.H, n % d.H);
+  });
+}
+
+// rt[b, l] = Q_l K_l^T / sqrt(dp), Q_l the (T, dp) slice of relation l (row stride d_r dp).
+Tensor relations(const Dims& d, const Tensor& q_rel, const Tensor& k_rel) {
+  Tensor rt = Tensor::empty({d.B, d.dr, d.T, d.S}, q_rel.dtype());  // (B, d_r, T, S)
+  dispatch_float(q_rel.dtype(), kOp, [&](auto zero) {
+    using T = decltype(zero);
+    const T *q = q_rel.data<T>(), *k = k_rel.data<T>();
+    T* r = rt.data<T>();
+    const int64_t ld = d.dr * d.dp;
+    const T scale = T(1 / std::sqrt(double(d.dp)));
+    parallel_for(0, d.B * d.dr, 1, [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n) {
+        const int64_t b = n / d.dr, l = n % d.dr;
+        gemm<T>(false, true, d.T, d.S, d.dp, scale, q + b * d.T * ld + l * d.dp, ld,
+                k + b * d.S * ld + l * d.dp, ld, T(0), r + n * d.T * d.S, d.S);
+      }
+    });
+  });
+  return rt;
+}
+
+// Per query row, every head at once:  out[b, :, i, :] (H x d_r) = alpha_i (H x S) r_i^T, where
+// alpha_i stacks row i of each head (row stride T S) and r_i (d_r x S) is row i of every relation.
+Tensor contract_relations(const Dims& d, const Tensor& P, const Tensor& rt) {
+  Tensor abar = Tensor::empty({d.B, d.H, d.T, d.dr}, P.dtype());  // (B, H, T, d_r)
+  dispatch_float(P.dtype(), kOp, [&](auto zero) {
+    using T = decltype(zero);
+    const T *p = P.data<T>(), *r = rt.data<T>();
+    T* out = abar.data<T>();
+    for_queries(d, [&](int64_t b, int64_t i) {
+      gemm<T>(false, true, d.H, d.dr, d.S, T(1), p + b * d.H * d.T * d.S + i * d.S, d.T * d.S,
+              r + b * d.dr * d.T * d.S + i * d.S, d.T * d.S, T(0),
+              out + b * d.H * d.T * d.dr + i * d.dr, d.T * d.dr);
+    });
+  });
+  return abar;
+}
+
+// bins[b, h, i, m] = sum of P[b, h, i, j] over the keys j whose offset bin is m.
+Tensor offset_bins(const Dims& d, const Tensor& P) {
+  Tensor bins = Tensor::empty({d.B, d.H, d.T, d.W}, P.dtype());  // (B, H, T, 2D+1), zeroed
+  dispatch_float(P.dtype(), kOp, [&](auto zero) {
+    using T = decltype(zero);
+    const T* p = P.data<T>();
+    T* out = bins.data<T>();
+    parallel_for(0, d.B * d.H * d.T, d.T, [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n)
+        for (int64_t j = 0; j < d.S; ++j) out[n * d.W + d.bin(n % d.T, j)] += p[n * d.S + j];
+    });
+  });
+  return bins;
+}
+
+// The backward of offset_bins: dP[b, h, i, j] = dbins[b, h, i, bin(i, j)].
+Tensor offset_bins_backward(const Dims& d, const Tensor& dbins) {
+  Tensor dP = Tensor::empty({d.B, d.H, d.T, d.S}, dbins.dtype());  // (B, H, T, S)
+  dispatch_float(dbins.dtype(), kOp, [&](auto zero) {
+    using T = decltype(zero);
+    const T* db = dbins.data<T>();
+    T* out = dP.data<T>();
+    parallel_for(0, d.B * d.H * d.T, d.T, [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n)
+        for (int64_t j = 0; j < d.S; ++j) out[n * d.S + j] = db[n * d.W + d.bin(n % d.T, j)];
+    });
+  });
+  return dP;
+}
+
+// sv with one copy per batch item, (B, H, W, dh), as attention_values wants it: a copy only when
+// the batch shares sv (its gradient is then summed back with sum_to).
+Tensor per_batch_symbols(const Dims& d, const Tensor& sv) {
+  if (sv.dim() == 4 && sv.size(0) == d.B) return sv;
+  return make_view(sv, {d.B, d.H, d.W, d.dh}, {0, d.W * d.dh, d.dh, 1}, sv.offset()).contiguous();
+}
+
+// a^h += abar^h wr[h]^T
+void add_relation_term(const Dims& d, const Tensor& abar, const Tensor& wr, Tensor& a) {
+  dispatch_float(a.dtype(), kOp, [&](auto zero) {
+    using T = decltype(zero);
+    for_heads(d, [&](int64_t b, int64_t h) {
+      const int64_t bh = b * d.H + h;
+      gemm<T>(false, true, d.T, d.dh, d.dr, T(1), abar.data<T>() + bh * d.T * d.dr, d.dr,
+              wr.data<T>() + h * d.dh * d.dr, d.dr, T(1), a.data<T>() + bh * d.T * d.dh, d.dh);
+    });
+  });
+}
+
+// dwr[h] = sum_b g^h^T abar^h  (H, dh, d_r), summed over b in order for any thread count
+Tensor relation_weights_grad(const Dims& d, const Tensor& g, const Tensor& abar) {
+  Tensor dwr = Tensor::empty({d.H, d.dh, d.dr}, g.dtype());  // zeroed: accumulated below
+  dispatch_float(g.dtype(), kOp, [&](auto zero) {
+    using T = decltype(zero);
+    parallel_for(0, d.H, 1, [&](int64_t h0, int64_t h1) {
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t b = 0; b < d.B; ++b) {
+          const int64_t bh = b * d.H + h;
+          gemm<T>(true, false, d.dh, d.dr, d.T, T(1), g.data<T>() + bh * d.T * d.dh, d.dh,
+                  abar.data<T>() + bh * d.T * d.dr, d.dr, T(1), dwr.data<T>() + h * d.dh * d.dr, d.dr);
+        }
+    });
+  });
+  return dwr;
+}
+
+// dabar^h = g^h wr[h]  (B, H, T, d_r)
+Tensor abar_grad(const Dims& d, const Tensor& g, const Tensor& wr) {
+  Tensor dabar = Tensor::empty({d.B, d.H, d.T, d.dr}, g.dtype());
+  dispatch_float(g.dtype(), kOp, [&](auto zero) {
+    using T = decltype(zero);
+    for_heads(d, [&](int64_t b, int64_t h) {
+      const int64_t bh = b * d.H + h;
+      gemm<T>(false, false, d.T, d.dr, d.dh, T(1), g.data<T>() + bh * d.T * d.dh, d.dh,
+              wr.data<T>() + h * d.dh * d.dr, d.dr, T(0), dabar.data<T>() + bh * d.T * d.dr, d.dr);
+    });
+  });
+  return dabar;
+}
+
+// Per query row i, every head at once (row strides as in contract_relations):
+//   dP[b, :, i, :] += dabar_i (H x d_r) r_i (d_r x S)          dalpha_ij += sum_l dabar_il r_ijl
+//   drt[b, :, i, :] = dabar_i^T (d_r x H) alpha_i (H x S)       dr_ijl = sum_h alpha_ij dabar_il
+// drt is skipped (left undefined) unless want_drt.
+void relation_grads(const Dims& d, const Tensor& dabar, const Tensor& rt, const Tensor& P, Tensor& dP,
+                    Tensor& drt, bool want_drt) {
+  if (want_drt) drt = Tensor::empty(rt.shape(), rt.dtype());  // (B, d_r, T, S)
+  dispatch_float(P.dtype(), kOp, [&](auto zero) {
+    using T = decltype(zero);
+    const int64_t TS = d.T * d.S;
+    for_queries(d, [&](int64_t b, int64_t i) {
+      const T* da = dabar.data<T>() + b * d.H * d.T * d.dr + i * d.dr;
+      const int64_t head_row = b * d.H * TS + i * d.S, rel_row = b * d.dr * TS + i * d.S;
+      gemm<T>(false, false, d.H, d.S, d.dr, T(1), da, d.T * d.dr, rt.data<T>() + rel_row, TS, T(1),
+              dP.data<T>() + head_row, TS);
+      if (want_drt)
+        gemm<T>(true, false, d.dr, d.S, d.H, T(1), da, d.T * d.dr, P.data<T>() + head_row, TS, T(0),
+                drt.data<T>() + rel_row, TS);
+    });
+  });
+}
+
+// dq_rel[b, :, l] = drt[b, l] K_l / sqrt(dp),  dk_rel[b, :, l] = drt[b, l]^T Q_l / sqrt(dp)
+void relation_inputs_grad(const Dims& d, const Tensor& drt, const Tensor& q_rel, const Tensor& k_rel,
+                          Tensor& dq, Tensor& dk, bool want_dq, bool want_dk) {
+  if (want_dq) dq = Tensor::empty(q_rel.shape(), q_rel.dtype());
+  if (want_dk) dk = Tensor::empty(k_rel.shape(), k_rel.dtype());
+  dispatch_float(drt.dtype(), kOp, [&](auto zero) {
+    using T = decltype(zero);
+    const T scale = T(1 / std::sqrt(double(d.dp)));
+    const int64_t ld = d.dr * d.dp;
+    parallel_for(0, d.B * d.dr, 1, [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n) {
+        const int64_t b = n / d.dr, l = n % d.dr;
+        const T* r = drt.data<T>() + n * d.T * d.S;
+        const int64_t qo = b * d.T * ld + l * d.dp, ko = b * d.S * ld + l * d.dp;
+        if (want_dq)
+          gemm<T>(false, false, d.T, d.dp, d.S, scale, r, d.S, k_rel.data<T>() + ko, ld, T(0),
+                  dq.data<T>() + qo, ld);
+        if (want_dk)
+          gemm<T>(true, false, d.S, d.dp, d.T, scale, r, d.S, q_rel.data<T>() + qo, ld, T(0),
+                  dk.data<T>() + ko, ld);
+      }
+    });
+  });
+}
+
+}  // namespace
+
+Tensor relational_attention(const Tensor& q_attn_in, const Tensor& k_attn_in, const Tensor& q_rel_in,
+                            const Tensor& k_rel_in, const Tensor& wr_in, const Tensor& sv_in,
+                            const AttentionMask& mask, Tensor* alpha, Tensor* r) {
+  const Dims d = check_inputs(q_attn_in, k_attn_in, q_rel_in, k_rel_in, wr_in, sv_in, mask);
+  auto dense = [](const Tensor& t) { return t.defined() ? t.contiguous() : Tensor(); };
+  const Tensor q_attn = dense(q_attn_in), k_attn = dense(k_attn_in), q_rel = dense(q_rel_in),
+               k_rel = dense(k_rel_in), wr = dense(wr_in), sv = dense(sv_in);
+
+  const double scale = 1 / std::sqrt(double(d.dh));
+  const Tensor P = attention_probs(q_attn, k_attn, mask, scale);  // (B, H, T, S)
+  Tensor rt, abar;                                                // (B, d_r, T, S), (B, H, T, d_r)
+  if (d.has_relations()) {
+    rt = relations(d, q_rel, k_rel);
+    abar = contract_relations(d, P, rt);
+  }
+  const Tensor Wm = d.relative ? offset_bins(d, P) : P;  // (B, H, T, W)
+  const Tensor svb = per_batch_symbols(d, sv.detach());  // (B, H, W, dh)
+  Tensor a = attention_values(Wm, svb);                  // (B, H, T, dh)
+  if (d.has_relations()) add_relation_term(d, abar, wr, a);
+
+  if (alpha) *alpha = P;
+  if (r)  // (B, T, S, d_r) read from rt's (B, d_r, T, S) layout, no copy; undefined for RCA
+    *r = d.has_relations()
+             ? make_view(rt, {d.B, d.T, d.S, d.dr}, {d.dr * d.T * d.S, d.S, 1, d.T * d.S}, rt.offset())
+             : Tensor();
+  auto det = [](const Tensor& t) { return t.defined() ? t.detach() : Tensor(); };
+  return record(
+      kOp, a, {q_attn, k_attn, q_rel, k_rel, wr, sv},
+      [d, scale, P, rt, abar, Wm, svb, sv_shape = sv.shape(), qa = det(q_attn), ka = det(k_attn),
+       qr = det(q_rel), kr = det(k_rel), w = det(wr)](const Tensor& g, const Needs& needs) {
+        Grads grads(6);   // q_attn, k_attn, q_rel, k_rel, wr, sv
+        Tensor dW, dsvb;  // (B, H, T, W), (B, H, W, dh)
+        attention_values_backward(g, Wm, svb, &dW, needs[5] ? &dsvb : nullptr);
+        if (needs[5]) grads[5] = sum_to(dsvb, sv_shape);
+        Tensor dP = d.relative ? offset_bins_backward(d, dW) : dW;  // (B, H, T, S)
+        if (d.has_relations()) {
+          const Tensor dabar = abar_grad(d, g, w);  // (B, H, T, d_r)
+          if (needs[4]) grads[4] = relation_weights_grad(d, g, abar);
+          Tensor drt;  // (B, d_r, T, S)
+          relation_grads(d, dabar, rt, P, dP, drt, needs[2] || needs[3]);
+          if (drt.defined())
+            relation_inputs_grad(d, drt, qr, kr, grads[2], grads[3], needs[2], needs[3]);
+        }
+        if (needs[0] || needs[1]) attention_probs_backward(dP, P, qa, ka, scale, grads[0], grads[1]);
+        return grads;
+      });
+}
+
+}  // namespace dl

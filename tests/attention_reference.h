@@ -1,0 +1,118 @@
+// The attention ops of ops/sdpa.h, ops/gpam_attention.h and ops/differential_attention.h
+// composed from primitive ops (matmul, softmax with a mask, relu, mul, sub, reshape, permute), so
+// the tape differentiates them. They are the references that the fused ops' forward and every
+// gradient are checked against, and the fused ops' twins in examples/bench_attention.cpp. Same
+// arguments and results as the fused ops; probs, when given, receives the attention matrix. They
+// build what the fused ops avoid: a dense mask, the scores, and one tape node per step.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <vector>
+#include "autograd/gradcheck.h"
+#include "ops/ops.h"
+#include "tests/relational_reference.h"  // dense_attention_mask
+
+namespace dl::testing {
+
+// softmax_j(q k^T / sqrt(dh) + M) per (batch, head): (B, H, T, S)
+inline Tensor attention_probs_composed(const Tensor& q, const Tensor& k, const AttentionMask& mask) {
+  const double scale = 1 / std::sqrt(static_cast<double>(q.size(3)));
+  return softmax(matmul(q, k, false, true) * scale,
+                 dense_attention_mask(mask, q.size(0), q.size(2), k.size(2)));
+}
+
+inline Tensor sdpa_composed(const Tensor& q, const Tensor& k, const Tensor& v,
+                            const AttentionMask& mask, Tensor* probs = nullptr) {
+  Tensor P = attention_probs_composed(q, k, mask);
+  if (probs) *probs = P.detach();
+  return matmul(P, v);
+}
+
+inline Tensor gpam_composed(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& wneg,
+                            const Tensor& lam, const AttentionMask& mask, Tensor* probs = nullptr) {
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), dh = q.size(3);
+  // relu(q) Wneg^h: heads first, so wneg (H, dh, dh) is one matrix per batch entry of matmul
+  Tensor r = reshape(permute(relu(q), {1, 0, 2, 3}), {H, B * T, dh});           // (H, B T, dh)
+  Tensor qn = permute(reshape(matmul(r, wneg), {H, B, T, dh}), {1, 0, 2, 3});   // (B, H, T, dh)
+  Tensor l = reshape(lam, {1, H, 1, 1});
+  Tensor A = (1.0 + l) * attention_probs_composed(q, k, mask) - l * attention_probs_composed(qn, k, mask);
+  if (probs) *probs = A.detach();
+  return matmul(A, v);
+}
+
+inline Tensor differential_composed(const Tensor& q1, const Tensor& k1, const Tensor& q2,
+                                    const Tensor& k2, const Tensor& v, const Tensor& lam,
+                                    const AttentionMask& mask, Tensor* probs = nullptr) {
+  Tensor A = attention_probs_composed(q1, k1, mask) - lam * attention_probs_composed(q2, k2, mask);
+  if (probs) *probs = A.detach();
+  return matmul(A, v);
+}
+
+// ---- helpers shared by the attention tests ----
+
+// The masks every attention op is tested under: none, causal, key padding, and both. The padding
+// drops the last two keys of batch item 0 and key 0 of item 1, so with the causal mask query 0 of
+// item 1 sees no key at all (a fully masked row). Needs B = 2 and S >= 3.
+inline std::vector<AttentionMask> standard_masks(int64_t S) {
+  std::vector<bool> pad(2 * S, false);
+  pad[S - 2] = pad[S - 1] = pad[S] = true;
+  AttentionMask none, causal, padding, both;
+  causal.causal = both.causal = true;
+  padding.key_padding = both.key_padding = Tensor::from_bools(pad, {2, S});
+  return {none, causal, padding, both};
+}
+
+// A copy of x (no grad) with every entry at index > i along axis shifted by 1.
+inline Tensor perturb_after(const Tensor& x, int64_t axis, int64_t i) {
+  const Shape& s = x.shape();
+  int64_t inner = 1;
+  for (int64_t d = axis + 1; d < x.dim(); ++d) inner *= s[d];
+  std::vector<double> v = x.to_vector();
+  for (size_t e = 0; e < v.size(); ++e)
+    if (static_cast<int64_t>(e) / inner % s[axis] > i) v[e] += 1.0;
+  return Tensor::from_vector(v, s, x.dtype());
+}
+
+// max |a - b| / max |b|: the float32 forward against the float64 one.
+inline double relative_difference(const Tensor& a, const Tensor& b) {
+  std::vector<double> x = a.to_vector(), y = b.to_vector();
+  double diff = 0, scale = 0;
+  for (size_t e = 0; e < x.size(); ++e) {
+    const double d = std::fabs(x[e] - y[e]);
+    if (!(d <= diff)) diff = d;  // a NaN becomes the difference
+    scale = std::max(scale, std::fabs(y[e]));
+  }
+  return diff / scale;
+}
+
+// The largest absolute difference between f(inputs) and g(inputs), over the outputs and the
+// gradients of every input that requires grad, both backpropagated from the same random weights.
+inline double max_difference_with_gradients(const TensorFn& f, const TensorFn& g,
+                                            const std::vector<Tensor>& inputs, uint64_t seed = 99) {
+  auto run = [&](const TensorFn& fn, Tensor& w) {
+    for (const Tensor& x : inputs) x.zero_grad();
+    Tensor y = fn(inputs);
+    if (!w.defined()) {
+      Generator gen(seed);
+      w = randn(y.shape(), gen, 0.0, 1.0, y.dtype());
+    }
+    y.backward(w);
+    std::vector<Tensor> out{y.detach()};
+    for (const Tensor& x : inputs)
+      if (x.requires_grad()) out.push_back(x.grad().defined() ? x.grad() : Tensor::zeros(x.shape(), x.dtype()));
+    return out;
+  };
+  Tensor w;
+  std::vector<Tensor> a = run(f, w), b = run(g, w);
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    std::vector<double> x = a[i].to_vector(), y = b[i].to_vector();
+    for (size_t e = 0; e < x.size(); ++e) {
+      const double d = std::fabs(x[e] - y[e]);
+      if (!(d <= worst)) worst = d;  // a NaN becomes the worst
+    }
+  }
+  return worst;
+}
+
+}  // namespace dl::testing

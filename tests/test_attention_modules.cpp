@@ -1,0 +1,294 @@
+#include "nn/attention.h"
+#include "nn/diagnostics.h"
+#include "nn/differential_attention.h"
+#include "nn/gpam_attention.h"
+#include "tests/attention_reference.h"
+#include "tests/testing.h"
+
+using namespace dl;
+using namespace dl::testing;
+
+namespace {
+
+constexpr int64_t B = 2, T = 5, S = 6, d = 8, H = 2, dh = d / H;
+
+// ---- each module's formula spelled out per head, with primitive ops and its own parameters ----
+
+Tensor linear_twin(const Linear& l, const Tensor& x) { return matmul(x, l.weight, false, true) + l.bias; }
+
+Tensor cols(const Tensor& x, int64_t from, int64_t size) { return slice(x, -1, from, from + size); }
+
+// softmax(q k^T / sqrt(dh) + M) of one head: q (B, T, dh), k (B, S, dh) -> (B, T, S)
+Tensor head_probs(const Tensor& q, const Tensor& k, const AttentionMask& mask) {
+  const int64_t b = q.size(0), t = q.size(1), s = k.size(1);
+  return softmax(matmul(q, k, false, true) * (1 / std::sqrt(static_cast<double>(q.size(2)))),
+                 reshape(dense_attention_mask(mask, b, t, s), {b, t, s}));
+}
+
+Tensor mha_twin(const MultiHeadAttention& m, const Tensor& x, const Tensor& y, const AttentionMask& mask) {
+  Tensor q = linear_twin(*m.wq, x), k = linear_twin(*m.wk, y), v = linear_twin(*m.wv, y);
+  std::vector<Tensor> heads;
+  for (int64_t h = 0; h < m.heads; ++h) {
+    const int64_t at = h * m.head_dim;
+    heads.push_back(matmul(head_probs(cols(q, at, m.head_dim), cols(k, at, m.head_dim), mask), cols(v, at, m.head_dim)));
+  }
+  return linear_twin(*m.wo, concat(heads, -1));
+}
+
+Tensor gpam_twin(const GPAMAttention& m, const Tensor& x, const Tensor& y, const AttentionMask& mask) {
+  Tensor q = linear_twin(*m.wq, x), k = linear_twin(*m.wk, y), v = linear_twin(*m.wv, y);
+  Tensor lam = m.theta.defined() ? sigmoid(m.theta) * m.options.lam_max
+                                 : Tensor::full({m.heads}, m.options.lam, m.wneg.dtype());
+  std::vector<Tensor> heads;
+  for (int64_t h = 0; h < m.heads; ++h) {
+    const int64_t at = h * m.head_dim;
+    Tensor qp = cols(q, at, m.head_dim), kh = cols(k, at, m.head_dim);
+    Tensor qn = matmul(relu(qp), reshape(slice(m.wneg, 0, h, h + 1), {m.head_dim, m.head_dim}));
+    Tensor l = slice(lam, 0, h, h + 1);
+    Tensor A = (1.0 + l) * head_probs(qp, kh, mask) - l * head_probs(qn, kh, mask);
+    heads.push_back(matmul(A, cols(v, at, m.head_dim)));
+  }
+  return linear_twin(*m.wo, concat(heads, -1));
+}
+
+Tensor differential_twin(const DifferentialAttention& m, const Tensor& x, const Tensor& y, const AttentionMask& mask) {
+  Tensor q = linear_twin(*m.wq, x), k = linear_twin(*m.wk, y), v = linear_twin(*m.wv, y);
+  Tensor lam = exp(sum(m.lq1 * m.lk1)) - exp(sum(m.lq2 * m.lk2)) + m.lam_init;
+  const int64_t half = m.head_dim;
+  std::vector<Tensor> heads;
+  for (int64_t h = 0; h < m.heads; ++h) {
+    const int64_t at = 2 * half * h;
+    Tensor A = head_probs(cols(q, at, half), cols(k, at, half), mask) -
+               lam * head_probs(cols(q, at + half, half), cols(k, at + half, half), mask);
+    Tensor o = matmul(A, cols(v, at, 2 * half));
+    heads.push_back(o / sqrt(mean(o * o, {-1}, true) + m.eps) * (1 - m.lam_init));
+  }
+  return linear_twin(*m.wo, concat(heads, -1));
+}
+
+// ---- shared checks, for any module with forward(x, y, mask) ----
+
+std::vector<Tensor> with_params(std::vector<Tensor> inputs, const Module& m) {
+  for (const Tensor& p : m.parameters()) inputs.push_back(p);
+  return inputs;
+}
+
+AttentionMask causal_mask() {
+  AttentionMask m;
+  m.causal = true;
+  return m;
+}
+
+// The cross-attention mask: item 0 pads its last two source positions.
+AttentionMask source_padding() {
+  std::vector<bool> pad(B * S, false);
+  pad[S - 2] = pad[S - 1] = true;
+  AttentionMask m;
+  m.key_padding = Tensor::from_bools(pad, {B, S});
+  return m;
+}
+
+// Global self-attention, causal self-attention and cross-attention: gradients of the inputs and
+// every parameter by finite differences, and forward and every gradient against the twin.
+template <class M, class Twin>
+void check_three_uses(M& m, Twin twin, Generator& gen) {
+  Tensor x = rand64({B, T, d}, gen), y = rand64({B, S, d}, gen);
+  for (const AttentionMask& mask : {AttentionMask(), causal_mask()}) {
+    auto self = [&](const std::vector<Tensor>& in) { return m.forward(in[0], in[0], mask); };
+    CHECK_GRADIENTS(self, with_params({x}, m));
+    auto self_twin = [&](const std::vector<Tensor>& in) { return twin(m, in[0], in[0], mask); };
+    REQUIRE(max_difference_with_gradients(self, self_twin, with_params({x}, m)) < 1e-10);
+  }
+  const AttentionMask pad = source_padding();
+  auto cross = [&](const std::vector<Tensor>& in) { return m.forward(in[0], in[1], pad); };
+  CHECK_GRADIENTS(cross, with_params({x, y}, m));
+  auto cross_twin = [&](const std::vector<Tensor>& in) { return twin(m, in[0], in[1], pad); };
+  REQUIRE(max_difference_with_gradients(cross, cross_twin, with_params({x, y}, m)) < 1e-10);
+  REQUIRE(m.last_attention().shape() == Shape{B, H, T, S});
+  REQUIRE_FALSE(m.last_attention().requires_grad());
+}
+
+// Causal outputs do not move when later positions change; padded source positions are ignored;
+// the float32 forward matches the float64 one.
+template <class M>
+void check_invariants(M& m, Generator& gen) {
+  Tensor x = rand64({B, T, d}, gen, 1, false), y = rand64({B, S, d}, gen, 1, false);
+  const AttentionMask causal = causal_mask();
+  Tensor out = m.forward(x, x, causal);
+  for (int64_t i = 0; i < T - 1; ++i) {
+    Tensor x2 = perturb_after(x, 1, i);
+    Tensor moved = m.forward(x2, x2, causal);
+    REQUIRE(max_abs_diff(slice(moved, 1, 0, i + 1), slice(out, 1, 0, i + 1)) == 0);
+    REQUIRE(max_abs_diff(slice(moved, 1, i + 1, T), slice(out, 1, i + 1, T)) > 0);
+  }
+  Tensor padded = slice(m.forward(x, y, source_padding()), 0, 0, 1);
+  Tensor dropped = m.forward(slice(x, 0, 0, 1), slice(slice(y, 0, 0, 1), 1, 0, S - 2));
+  REQUIRE(max_abs_diff(padded, dropped) < 1e-13);
+
+  Tensor out64 = m.forward(x, y, source_padding());
+  m.to(DType::F32);
+  Tensor out32 = m.forward(x.to(DType::F32), y.to(DType::F32), source_padding());
+  m.to(DType::F64);
+  REQUIRE(out32.dtype() == DType::F32);
+  REQUIRE(relative_difference(out32, out64) < 1e-4);
+}
+
+std::vector<std::string> names(const Module& m) {
+  std::vector<std::string> out;
+  for (const auto& [name, p] : m.state_dict()) out.push_back(name);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("MultiHeadAttention: parameters, gradients and the composed twin", "[attention_modules][gradcheck]") {
+  Generator gen(41);
+  MultiHeadAttention m(d, H, gen, DType::F64);
+  REQUIRE(names(m) == std::vector<std::string>{"wk.bias", "wk.weight", "wo.bias", "wo.weight", "wq.bias",
+                                               "wq.weight", "wv.bias", "wv.weight"});
+  REQUIRE(m.wq->weight.shape() == Shape{d, d});
+  check_three_uses(m, mha_twin, gen);
+}
+
+TEST_CASE("MultiHeadAttention: causality, padding, float32", "[attention_modules]") {
+  Generator gen(42);
+  MultiHeadAttention m(d, H, gen, DType::F64);
+  check_invariants(m, gen);
+  // heads of another size (dual attention's sensory part): d -> H * head_dim
+  MultiHeadAttention narrow(d, H, 3, gen, DType::F64);
+  REQUIRE(narrow.forward(rand64({B, T, d}, gen), rand64({B, T, d}, gen)).shape() == Shape{B, T, H * 3});
+}
+
+TEST_CASE("MultiHeadAttention: the KV-cache path equals the full causal pass", "[attention_modules]") {
+  Generator gen(43);
+  MultiHeadAttention m(d, H, gen, DType::F64);
+  Tensor x = rand64({B, T, d}, gen, 1, false);
+  Tensor full = m.forward(x, x, causal_mask());
+  Tensor full_probs = m.last_attention();
+  KVCache cache;
+  std::vector<Tensor> steps;
+  NoGradGuard no_grad;  // as in greedy decoding
+  for (int64_t t = 0; t < T; ++t) {
+    Tensor xt = slice(x, 1, t, t + 1);
+    steps.push_back(m.forward(xt, xt, causal_mask(), &cache));
+    REQUIRE(cache.length() == t + 1);
+    REQUIRE(m.last_attention().shape() == Shape{B, H, 1, t + 1});
+    REQUIRE(max_abs_diff(m.last_attention(), slice(slice(full_probs, 2, t, t + 1), 3, 0, t + 1)) < 1e-14);
+  }
+  REQUIRE(max_abs_diff(concat(steps, 1), full) < 1e-13);
+  // two positions at a time, after a cached prefix of one
+  KVCache chunked;
+  Tensor first = m.forward(slice(x, 1, 0, 1), slice(x, 1, 0, 1), causal_mask(), &chunked);
+  Tensor rest = m.forward(slice(x, 1, 1, T), slice(x, 1, 1, T), causal_mask(), &chunked);
+  REQUIRE(max_abs_diff(concat({first, rest}, 1), full) < 1e-13);
+}
+
+TEST_CASE("GPAMAttention: parameters, lam, gradients and the composed twin", "[attention_modules][gradcheck]") {
+  Generator gen(44);
+  GPAMAttention fixed(d, H, gen, GPAMOptions(), DType::F64);
+  REQUIRE(names(fixed).size() == 9);
+  REQUIRE(fixed.wneg.shape() == Shape{H, dh, dh});
+  REQUIRE_FALSE(fixed.theta.defined());
+  require_values(fixed.lam(), {0.2, 0.2});
+  // wneg starts near -I
+  for (int64_t i = 0; i < dh; ++i) REQUIRE(std::fabs(fixed.wneg.at({1, i, i}) + 1) < 0.1);
+  REQUIRE(std::fabs(fixed.wneg.at({0, 0, 1})) < 0.1);
+  check_three_uses(fixed, gpam_twin, gen);
+
+  GPAMOptions options;
+  options.lam = 0.3;
+  options.trainable = true;
+  options.lam_max = 0.8;
+  GPAMAttention trainable(d, H, gen, options, DType::F64);
+  REQUIRE(trainable.state_dict().count("theta"));
+  require_values(trainable.lam(), {0.3, 0.3}, 1e-14);
+  check_three_uses(trainable, gpam_twin, gen);  // theta is among the checked parameters
+}
+
+TEST_CASE("GPAMAttention: rows of A sum to 1 with negative entries; causality, padding, float32", "[attention_modules]") {
+  Generator gen(45);
+  GPAMAttention m(d, H, gen, GPAMOptions(), DType::F64);
+  // inputs large enough for the scores to spread: near-uniform rows of Ap and An cannot go negative
+  m.forward(rand64({B, T, d}, gen, 4.0), rand64({B, S, d}, gen, 4.0));
+  double lowest = 0;
+  for (double e : m.last_attention().to_vector()) lowest = std::min(lowest, e);
+  REQUIRE(lowest < 0);
+  for (double s : sum(m.last_attention(), {-1}).to_vector()) REQUIRE(std::fabs(s - 1) <= 1e-12);
+  check_invariants(m, gen);
+}
+
+TEST_CASE("DifferentialAttention: parameters, lam_init, gradients and the composed twin", "[attention_modules][gradcheck]") {
+  Generator gen(46);
+  DifferentialAttention m(d, H, 1, gen, DType::F64);
+  REQUIRE(names(m).size() == 12);
+  REQUIRE(m.lq1.shape() == Shape{d / (2 * H)});
+  REQUIRE(std::fabs(m.lam_init - (0.8 - 0.6 * std::exp(-0.3))) < 1e-15);
+  REQUIRE(std::fabs(DifferentialAttention(d, H, 0, gen).lam_init - 0.2) < 1e-15);
+  check_three_uses(m, differential_twin, gen);  // lq1, lk1, lq2, lk2 are among the parameters
+}
+
+TEST_CASE("DifferentialAttention: causality, padding, float32", "[attention_modules]") {
+  Generator gen(47);
+  DifferentialAttention m(d, H, 2, gen, DType::F64);
+  check_invariants(m, gen);
+}
+
+TEST_CASE("attention modules: bad sizes and inputs name the module and the shapes", "[attention_modules][errors]") {
+  Generator gen(48);
+  REQUIRE_THROWS_WITH(MultiHeadAttention(10, 3, gen), Catch::Contains("MultiHeadAttention") && Catch::Contains("3 heads") && Catch::Contains("10"));
+  REQUIRE_THROWS_WITH(GPAMAttention(10, 4, gen), Catch::Contains("GPAMAttention") && Catch::Contains("10"));
+  REQUIRE_THROWS_WITH(DifferentialAttention(12, 4, 0, gen), Catch::Contains("DifferentialAttention") && Catch::Contains("12"));
+  GPAMOptions bad;
+  bad.trainable = true;
+  bad.lam = 1.5;
+  REQUIRE_THROWS_WITH(GPAMAttention(8, 2, gen, bad), Catch::Contains("GPAMAttention") && Catch::Contains("lam_max"));
+  MultiHeadAttention m(8, 2, gen);
+  REQUIRE_THROWS_WITH(m.forward(Tensor::zeros({2, 5, 6}), Tensor::zeros({2, 5, 6})),
+                      Catch::Contains("MultiHeadAttention") && Catch::Contains("(2, 5, 6)"));
+  REQUIRE_THROWS_WITH(m.forward(Tensor::zeros({2, 5, 8}), Tensor::zeros({3, 4, 8})),
+                      Catch::Contains("MultiHeadAttention") && Catch::Contains("(3, 4, 8)"));
+  AttentionMask pad;
+  pad.key_padding = Tensor::from_bools(std::vector<bool>(8, false), {2, 4});
+  REQUIRE_THROWS_WITH(m.forward(Tensor::zeros({2, 5, 8}), Tensor::zeros({2, 5, 8}), pad),
+                      Catch::Contains("scaled_dot_product_attention") && Catch::Contains("(2, 4)"));
+}
+
+TEST_CASE("diagnostics: relative residual and mean cosine similarity", "[attention_modules][diagnostics]") {
+  Tensor eye = Tensor::from_vector({1, 0, 0, 1}, {2, 2}, DType::F64);
+  // X - mean = (+-0.5, -+0.5): ||.||_F = 1 over ||X||_F = sqrt(2); the rows are orthogonal
+  REQUIRE(std::fabs(relative_residual(eye) - 1 / std::sqrt(2.0)) < 1e-15);
+  REQUIRE(std::fabs(mean_cosine_similarity(eye)) < 1e-15);
+  Tensor same = Tensor::from_vector({1, 2, 1, 2, 1, 2}, {3, 2}, DType::F64);
+  REQUIRE(relative_residual(same) == 0);
+  REQUIRE(std::fabs(mean_cosine_similarity(same) - 1) < 1e-15);
+  // a batch is the mean of its items: (1 / sqrt 2 + 0) / 2 and (0 + 1) / 2
+  Tensor both = concat({reshape(eye, {1, 2, 2}), reshape(slice(same, 0, 0, 2), {1, 2, 2})}, 0);
+  REQUIRE(std::fabs(relative_residual(both) - 0.5 / std::sqrt(2.0)) < 1e-15);
+  REQUIRE(std::fabs(mean_cosine_similarity(both) - 0.5) < 1e-15);
+  // three rows: pairs (1,0)-(1,1), (1,0)-(0,1), (1,1)-(0,1) have cosines 1/sqrt2, 0, 1/sqrt2
+  Tensor three = Tensor::from_vector({1, 0, 1, 1, 0, 1}, {3, 2});
+  REQUIRE(std::fabs(mean_cosine_similarity(three) - 2 / (3 * std::sqrt(2.0))) < 1e-7);
+  REQUIRE(relative_residual(Tensor::zeros({2, 3})) == 0);
+  REQUIRE_THROWS_WITH(mean_cosine_similarity(Tensor::zeros({1, 3})), Catch::Contains("mean_cosine_similarity") && Catch::Contains("(1, 3)"));
+  REQUIRE_THROWS_WITH(relative_residual(Tensor::zeros({4})), Catch::Contains("relative_residual") && Catch::Contains("(4)"));
+}
+
+TEST_CASE("attention modules: a training step and a decoding loop leave nothing alive", "[attention_modules]") {
+  const int64_t bytes0 = live_storage_bytes(), nodes0 = live_nodes();
+  {
+    Generator gen(49);
+    GPAMOptions trainable;
+    trainable.trainable = true;
+    MultiHeadAttention mha(d, H, gen, DType::F64);
+    GPAMAttention gpam(d, H, gen, trainable, DType::F64);
+    DifferentialAttention diff(d, H, 1, gen, DType::F64);
+    Tensor x = rand64({B, T, d}, gen);
+    sum(mha.forward(x, x, causal_mask()) + gpam.forward(x, x, causal_mask()) + diff.forward(x, x, causal_mask())).backward();
+    NoGradGuard no_grad;
+    KVCache cache;
+    for (int64_t t = 0; t < T; ++t) mha.forward(slice(x, 1, t, t + 1), slice(x, 1, t, t + 1), causal_mask(), &cache);
+    REQUIRE(live_nodes() == nodes0);
+  }
+  REQUIRE(live_storage_bytes() == bytes0);
+  REQUIRE(live_nodes() == nodes0);
+}
