@@ -1,9 +1,9 @@
 #include "ops/attention_probs.h"
 
-#include <cmath>
-#include <limits>
+#include <vector>
 #include "autograd/parallel.h"
 #include "ops/blas.h"
+#include "ops/softmax_row.h"
 
 namespace dl {
 
@@ -24,24 +24,6 @@ static void check_qk(const Tensor& q, const Tensor& k) {
            "expected contiguous q (B, H, T, dh) and k (B, H, S, dh), got " + q.str() + " and " + k.str());
 }
 
-// One row of scores -> probabilities, in place; masked entries and fully masked rows become 0.
-template <class T>
-static void masked_softmax_row(T* row, int64_t S, const AttentionMask& mask, int64_t b, int64_t i) {
-  T mx = -std::numeric_limits<T>::infinity();
-  for (int64_t j = 0; j < S; ++j) {
-    if (mask.masked(b, i, j, S)) row[j] = -std::numeric_limits<T>::infinity();
-    mx = std::max(mx, row[j]);
-  }
-  if (mx == -std::numeric_limits<T>::infinity()) {
-    std::fill(row, row + S, T(0));
-    return;
-  }
-  T total = 0;
-  for (int64_t j = 0; j < S; ++j) total += (row[j] = std::exp(row[j] - mx));
-  const T inv = T(1) / total;
-  for (int64_t j = 0; j < S; ++j) row[j] *= inv;
-}
-
 Tensor attention_probs(const Tensor& q, const Tensor& k, const AttentionMask& mask, double scale) {
   check_qk(q, k);
   const int64_t B = q.size(0), H = q.size(1), T_ = q.size(2), S = k.size(2), dh = q.size(3);
@@ -55,7 +37,10 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const AttentionMask& ma
       for (int64_t bh = bh0; bh < bh1; ++bh) {
         T* p = pp + bh * T_ * S;
         gemm<T>(false, true, T_, S, dh, T(scale), pq + bh * T_ * dh, dh, pk + bh * S * dh, dh, T(0), p, S);
-        for (int64_t i = 0; i < T_; ++i) masked_softmax_row(p + i * S, S, mask, bh / H, i);
+        for (int64_t i = 0; i < T_; ++i) {
+          auto kept = [&](int64_t j) { return !mask.masked(bh / H, i, j, S); };
+          softmax_row(p + i * S, S, kept, /*take_log=*/false, p + i * S);
+        }
       }
     });
   });
@@ -78,11 +63,7 @@ void attention_probs_backward(const Tensor& dP, const Tensor& P, const Tensor& q
       std::vector<T> ds(T_ * S);  // (T, S) for this (b, h)
       for (int64_t bh = bh0; bh < bh1; ++bh) {
         const T *p = pp + bh * T_ * S, *dp = pdp + bh * T_ * S;
-        for (int64_t i = 0; i < T_; ++i) {
-          T dot = 0;
-          for (int64_t j = 0; j < S; ++j) dot += dp[i * S + j] * p[i * S + j];
-          for (int64_t j = 0; j < S; ++j) ds[i * S + j] = p[i * S + j] * (dp[i * S + j] - dot);
-        }
+        for (int64_t i = 0; i < T_; ++i) softmax_row_backward(p + i * S, dp + i * S, S, ds.data() + i * S);
         gemm<T>(false, false, T_, dh, S, T(scale), ds.data(), S, pk + bh * S * dh, dh, T(0), pdq + bh * T_ * dh, dh);
         gemm<T>(true, false, S, dh, T_, T(scale), ds.data(), S, pq + bh * T_ * dh, dh, T(0), pdk + bh * S * dh, dh);
       }

@@ -1,10 +1,10 @@
 #include "ops/softmax.h"
 
 #include <cmath>
-#include <limits>
 #include "autograd/graph.h"
 #include "ops/broadcast.h"
 #include "ops/loops.h"
+#include "ops/softmax_row.h"
 
 namespace dl {
 
@@ -31,31 +31,7 @@ static void for_each_row(const Shape& shape, F&& f) {
   });
 }
 
-// One row of logits x into out: softmax, or log-softmax when take_log. Excluded entries count as
-// -inf (log-softmax -inf, softmax 0); a row with nothing left is all zeros rather than 0/0 = NaN.
-template <class T>
-static void softmax_row(const T* x, const bool* excluded, int64_t C, bool take_log, T* out) {
-  const T inf = std::numeric_limits<T>::infinity();
-  auto kept = [&](int64_t j) { return !excluded || !excluded[j]; };
-  T mx = -inf;
-  for (int64_t j = 0; j < C; ++j)
-    if (kept(j)) mx = std::max(mx, x[j]);
-  if (mx == -inf) {
-    std::fill(out, out + C, T(0));
-    return;
-  }
-  // subtracting the row max keeps every exponent <= 0: no overflow for large logits
-  T total = 0;
-  for (int64_t j = 0; j < C; ++j) total += (out[j] = kept(j) ? std::exp(x[j] - mx) : T(0));
-  if (take_log) {
-    const T log_total = std::log(total);
-    for (int64_t j = 0; j < C; ++j) out[j] = kept(j) ? x[j] - mx - log_total : -inf;
-  } else {
-    const T inv = T(1) / total;
-    for (int64_t j = 0; j < C; ++j) out[j] *= inv;
-  }
-}
-
+// softmax (or log-softmax when take_log) of every row; the row rules are in ops/softmax_row.h.
 static Tensor softmax_forward(const char* op, const Tensor& x, const Tensor& excluded, bool take_log) {
   const int64_t C = x.size(-1);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
@@ -64,7 +40,10 @@ static Tensor softmax_forward(const char* op, const Tensor& x, const Tensor& exc
     const T* px = x.data<T>();
     const bool* pe = excluded.defined() ? excluded.data<bool>() : nullptr;
     T* po = out.data<T>();
-    for_each_row(x.shape(), [&](int64_t o) { softmax_row(px + o, pe ? pe + o : nullptr, C, take_log, po + o); });
+    for_each_row(x.shape(), [&](int64_t o) {
+      auto kept = [&](int64_t j) { return !pe || !pe[o + j]; };
+      softmax_row(px + o, C, kept, take_log, po + o);
+    });
   });
   return out;
 }
@@ -85,11 +64,7 @@ Tensor softmax(const Tensor& x_in, const Tensor& mask) {
       using T = decltype(zero);
       const T *pp = ps.data<T>(), *pg = g.data<T>();
       T* pd = dx.data<T>();
-      for_each_row(ps.shape(), [&](int64_t o) {
-        T dot = 0;
-        for (int64_t j = o; j < o + C; ++j) dot += pg[j] * pp[j];
-        for (int64_t j = o; j < o + C; ++j) pd[j] = pp[j] * (pg[j] - dot);
-      });
+      for_each_row(ps.shape(), [&](int64_t o) { softmax_row_backward(pp + o, pg + o, C, pd + o); });
     });
     return Grads{dx};
   });

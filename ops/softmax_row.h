@@ -1,0 +1,45 @@
+// The row kernels of softmax, shared by ops/softmax.cpp and every attention variant
+// (ops/attention_probs.cpp), so the masking and stability rules live in one place (internal).
+//   forward:  p_j = exp(x_j - max) / sum_k exp(x_k - max) over kept j; excluded j get 0 (or -inf
+//             for log-softmax); a row with nothing kept is all zeros.
+//   backward: dx_j = p_j (g_j - sum_k g_k p_k)
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace dl {
+
+// kept(j) says whether entry j takes part. out may alias x when !take_log.
+template <class T, class Kept>
+void softmax_row(const T* x, int64_t C, Kept kept, bool take_log, T* out) {
+  const T inf = std::numeric_limits<T>::infinity();
+  T mx = -inf;
+  for (int64_t j = 0; j < C; ++j)
+    if (kept(j)) mx = std::max(mx, x[j]);
+  if (mx == -inf) {
+    std::fill(out, out + C, T(0));
+    return;
+  }
+  if (take_log) {  // subtracting the row max keeps every exponent <= 0: no overflow
+    T total = 0;
+    for (int64_t j = 0; j < C; ++j) total += kept(j) ? std::exp(x[j] - mx) : T(0);
+    const T log_total = std::log(total);
+    for (int64_t j = 0; j < C; ++j) out[j] = kept(j) ? x[j] - mx - log_total : -inf;
+    return;
+  }
+  T total = 0;
+  for (int64_t j = 0; j < C; ++j) total += (out[j] = kept(j) ? std::exp(x[j] - mx) : T(0));
+  const T inv = T(1) / total;
+  for (int64_t j = 0; j < C; ++j) out[j] *= inv;
+}
+
+template <class T>
+void softmax_row_backward(const T* p, const T* g, int64_t C, T* dx) {
+  T dot = 0;
+  for (int64_t j = 0; j < C; ++j) dot += g[j] * p[j];
+  for (int64_t j = 0; j < C; ++j) dx[j] = p[j] * (g[j] - dot);
+}
+
+}  // namespace dl
