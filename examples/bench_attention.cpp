@@ -1,4 +1,5 @@
-// Fused attention ops against their twins composed from primitive ops (tests/attention_reference.h):
+// Fused attention ops against their twins composed from primitive ops (tests/attention_reference.h,
+// tests/relational_reference.h):
 // one step = forward + backward, float32, causal mask, B = 16, T = 128, d = 256 in 8 heads.
 // Per op it prints the median step time of each and the peak of live tensor storage during a
 // step (above the inputs), so the table shows what fusing saves in time and in memory.
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -17,8 +19,10 @@
 #include "autograd/parallel.h"
 #include "ops/differential_attention.h"
 #include "ops/gpam_attention.h"
+#include "ops/relational_attention.h"
 #include "ops/sdpa.h"
 #include "tests/attention_reference.h"
+#include "tests/relational_reference.h"
 
 using namespace dl;
 using namespace dl::testing;
@@ -74,6 +78,21 @@ Entry differential_entry(Generator& gen) {
           }};
 }
 
+// The DAT benchmark setting: d_r = H relations, dp = dh, symmetric (q_rel passed twice),
+// batch-shared positional symbols.
+Entry relational_entry(Generator& gen) {
+  const int64_t dr = H;
+  return {"relational",
+          {leaf({B, H, T, dh}, gen), leaf({B, H, T, dh}, gen), leaf({B, T, dr, dh}, gen),
+           leaf({H, dh, dr}, gen, 1 / std::sqrt(double(dr))), leaf({1, H, T, dh}, gen)},
+          [](const std::vector<Tensor>& in) {
+            return relational_attention(in[0], in[1], in[2], in[2], in[3], in[4], causal());
+          },
+          [](const std::vector<Tensor>& in) {
+            return relational_attention_composed(in[0], in[1], in[2], in[2], in[3], in[4], causal());
+          }};
+}
+
 // One step: zero the gradients, forward, backward from fixed weights w.
 void step(const TensorFn& f, const std::vector<Tensor>& inputs, const Tensor& w) {
   for (const Tensor& x : inputs) x.zero_grad();
@@ -111,7 +130,8 @@ double peak_mb(const TensorFn& f, const std::vector<Tensor>& inputs, const Tenso
 
 int main() {
   Generator gen(2024);
-  std::vector<Entry> entries = {sdpa_entry(gen), gpam_entry(gen), differential_entry(gen)};
+  std::vector<Entry> entries = {sdpa_entry(gen), gpam_entry(gen), differential_entry(gen),
+                                relational_entry(gen)};
   std::printf("attention ops, forward + backward, float32, causal, B=%lld T=%lld d=%lld heads=%lld, "
               "%d threads, median of %d steps\n",
               static_cast<long long>(B), static_cast<long long>(T), static_cast<long long>(d),

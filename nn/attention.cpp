@@ -27,13 +27,15 @@ Tensor merge_heads(const Tensor& x) {
   return reshape(permute(x, {0, 2, 1, 3}), {B, T, H * dh});
 }
 
-void KVCache::append(Tensor& k_step, Tensor& v_step) {
+AttentionMask KVCache::append(Tensor& k_step, Tensor& v_step, AttentionMask mask) {
+  mask.query_offset = length();
   if (k.defined()) {
     k_step = concat({k, k_step}, 2);
     v_step = concat({v, v_step}, 2);
   }
   k = k_step;
   v = v_step;
+  return mask;
 }
 
 MultiHeadAttention::MultiHeadAttention(int64_t d_, int64_t heads_, Generator& gen, DType dtype)
@@ -52,15 +54,13 @@ MultiHeadAttention::MultiHeadAttention(int64_t d_, int64_t heads_, int64_t head_
   wo = register_module("wo", std::make_shared<Linear>(inner, inner, true, dtype, gen));
 }
 
-Tensor MultiHeadAttention::forward(const Tensor& x, const Tensor& y, AttentionMask mask, KVCache* cache) {
+Tensor MultiHeadAttention::forward(const Tensor& x, const Tensor& y, AttentionMask mask,
+                                   KVCache* cache) {
   check_module_inputs("MultiHeadAttention", x, y, d);
   Tensor q = split_heads(wq->forward(x), heads);  // (B, H, T, dh)
   Tensor k = split_heads(wk->forward(y), heads);  // (B, H, S, dh)
   Tensor v = split_heads(wv->forward(y), heads);  // (B, H, S, dh)
-  if (cache) {
-    mask.query_offset = cache->length();
-    cache->append(k, v);
-  }
+  if (cache) mask = cache->append(k, v, mask);
   Tensor o = scaled_dot_product_attention(q, k, v, mask, &last_attention_);  // (B, H, T, dh)
   return wo->forward(merge_heads(o));
 }

@@ -33,9 +33,10 @@ Tensor merge_heads(const Tensor& x);
 struct KVCache {
   Tensor k, v;  // (B, H, S, dh)
   int64_t length() const { return k.defined() ? k.size(2) : 0; }
-  // Appends this step's keys and values (B, H, t, dh); afterwards k_step and v_step hold the
-  // whole cache, which is what the step attends to.
-  void append(Tensor& k_step, Tensor& v_step);
+  // Appends this step's keys and values (B, H, t, dh) and replaces k_step and v_step with the
+  // whole cache, which is what the step attends to. Returns mask with query_offset set to the
+  // number of positions cached before this step.
+  AttentionMask append(Tensor& k_step, Tensor& v_step, AttentionMask mask);
 };
 
 class MultiHeadAttention : public Module {

@@ -34,11 +34,12 @@ Tensor GPAMAttention::lam() const {
   return Tensor::full({heads}, options.lam, wneg.dtype());
 }
 
-Tensor GPAMAttention::forward(const Tensor& x, const Tensor& y, const AttentionMask& mask) {
+Tensor GPAMAttention::forward(const Tensor& x, const Tensor& y, AttentionMask mask, KVCache* cache) {
   check_module_inputs("GPAMAttention", x, y, d);
   Tensor q = split_heads(wq->forward(x), heads);  // (B, H, T, dh)
   Tensor k = split_heads(wk->forward(y), heads);  // (B, H, S, dh)
   Tensor v = split_heads(wv->forward(y), heads);  // (B, H, S, dh)
+  if (cache) mask = cache->append(k, v, mask);
   Tensor o = gpam_attention(q, k, v, wneg, lam(), mask, &last_attention_);  // (B, H, T, dh)
   return wo->forward(merge_heads(o));
 }

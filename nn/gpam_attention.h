@@ -25,8 +25,9 @@ class GPAMAttention : public Module {
   GPAMAttention(int64_t d, int64_t heads, Generator& gen, GPAMOptions options = GPAMOptions(),
                 DType dtype = DType::F32);
 
-  // x (B, T, d), y (B, S, d) -> (B, T, d)
-  Tensor forward(const Tensor& x, const Tensor& y, const AttentionMask& mask = AttentionMask());
+  // x (B, T, d), y (B, S, d) -> (B, T, d); a KVCache works as in MultiHeadAttention
+  Tensor forward(const Tensor& x, const Tensor& y, AttentionMask mask = AttentionMask(),
+                 KVCache* cache = nullptr);
   Tensor lam() const;  // (H), differentiable in theta when trainable
   // A (B, H, T, S) of the last forward, detached, for heatmaps
   const Tensor& last_attention() const { return last_attention_; }

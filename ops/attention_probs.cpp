@@ -1,5 +1,6 @@
 #include "ops/attention_probs.h"
 
+#include <algorithm>
 #include <vector>
 #include "autograd/parallel.h"
 #include "ops/blas.h"
@@ -33,12 +34,16 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const AttentionMask& ma
     using T = decltype(zero);
     const T *pq = q.data<T>(), *pk = k.data<T>();
     T* pp = P.data<T>();
+    const bool* padding = mask.key_padding.defined() ? mask.key_padding.data<bool>() : nullptr;  // (B, S)
     parallel_for(0, B * H, 1, [&](int64_t bh0, int64_t bh1) {
       for (int64_t bh = bh0; bh < bh1; ++bh) {
         T* p = pp + bh * T_ * S;
         gemm<T>(false, true, T_, S, dh, T(scale), pq + bh * T_ * dh, dh, pk + bh * S * dh, dh, T(0), p, S);
+        const bool* pad = padding ? padding + (bh / H) * S : nullptr;  // (S) of this batch row
         for (int64_t i = 0; i < T_; ++i) {
-          auto kept = [&](int64_t j) { return !mask.masked(bh / H, i, j, S); };
+          // the same rule as AttentionMask::masked, with the lookups hoisted out of the row
+          const int64_t visible = mask.causal ? std::min(S, i + mask.query_offset + 1) : S;
+          auto kept = [&](int64_t j) { return j < visible && !(pad && pad[j]); };
           softmax_row(p + i * S, S, kept, /*take_log=*/false, p + i * S);
         }
       }

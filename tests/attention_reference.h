@@ -10,9 +10,18 @@
 #include <vector>
 #include "autograd/gradcheck.h"
 #include "ops/ops.h"
-#include "tests/relational_reference.h"  // dense_attention_mask
+#include "ops/attention_probs.h"
 
 namespace dl::testing {
+
+// The mask as bools (B, 1, T, S), true = excluded, for softmax.
+inline Tensor dense_attention_mask(const AttentionMask& mask, int64_t B, int64_t T, int64_t S) {
+  std::vector<bool> m(B * T * S);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < T; ++i)
+      for (int64_t j = 0; j < S; ++j) m[(b * T + i) * S + j] = mask.masked(b, i, j, S);
+  return Tensor::from_bools(m, {B, 1, T, S});
+}
 
 // softmax_j(q k^T / sqrt(dh) + M) per (batch, head): (B, H, T, S)
 inline Tensor attention_probs_composed(const Tensor& q, const Tensor& k, const AttentionMask& mask) {

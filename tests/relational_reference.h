@@ -11,17 +11,9 @@
 #include "nn/relational_attention.h"
 #include "ops/attention_probs.h"
 #include "ops/ops.h"
+#include "tests/attention_reference.h"  // dense_attention_mask
 
 namespace dl::testing {
-
-// The mask as bools (B, 1, T, S), true = excluded, for softmax.
-inline Tensor dense_attention_mask(const AttentionMask& mask, int64_t B, int64_t T, int64_t S) {
-  std::vector<bool> m(B * T * S);
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t i = 0; i < T; ++i)
-      for (int64_t j = 0; j < S; ++j) m[(b * T + i) * S + j] = mask.masked(b, i, j, S);
-  return Tensor::from_bools(m, {B, 1, T, S});
-}
 
 inline Tensor relational_attention_composed(const Tensor& q_attn, const Tensor& k_attn,
                                             const Tensor& q_rel, const Tensor& k_rel, const Tensor& wr,
@@ -30,8 +22,7 @@ inline Tensor relational_attention_composed(const Tensor& q_attn, const Tensor& 
                                             Tensor* alpha_out = nullptr, Tensor* r_out = nullptr) {
   const int64_t B = q_attn.size(0), H = q_attn.size(1), T = q_attn.size(2), S = k_attn.size(2),
                 dh = q_attn.size(3);
-  Tensor scores = matmul(q_attn, k_attn, false, true) * (1 / std::sqrt(double(dh)));  // (B, H, T, S)
-  Tensor alpha = softmax(scores, dense_attention_mask(mask, B, T, S));
+  Tensor alpha = attention_probs_composed(q_attn, k_attn, mask);  // (B, H, T, S)
   if (alpha_out) *alpha_out = alpha.detach();
 
   Tensor out;  // (B, H, T, dh)

@@ -133,6 +133,30 @@ void check_invariants(M& m, Generator& gen) {
   REQUIRE(relative_difference(out32, out64) < 1e-4);
 }
 
+// Decoding one position at a time with a KVCache, then one cached position plus the rest at
+// once, gives the rows of the full causal pass, and the attention rows too.
+template <class M>
+void check_kv_cache(M& m, Generator& gen) {
+  Tensor x = rand64({B, T, d}, gen, 1, false);
+  Tensor full = m.forward(x, x, causal_mask());
+  Tensor full_probs = m.last_attention();
+  NoGradGuard no_grad;  // as in greedy decoding
+  KVCache cache;
+  std::vector<Tensor> steps;
+  for (int64_t t = 0; t < T; ++t) {
+    Tensor xt = slice(x, 1, t, t + 1);
+    steps.push_back(m.forward(xt, xt, causal_mask(), &cache));
+    REQUIRE(cache.length() == t + 1);
+    REQUIRE(m.last_attention().shape() == Shape{B, H, 1, t + 1});
+    REQUIRE(max_abs_diff(m.last_attention(), slice(slice(full_probs, 2, t, t + 1), 3, 0, t + 1)) < 1e-14);
+  }
+  REQUIRE(max_abs_diff(concat(steps, 1), full) < 1e-13);
+  KVCache chunked;
+  Tensor first = m.forward(slice(x, 1, 0, 1), slice(x, 1, 0, 1), causal_mask(), &chunked);
+  Tensor rest = m.forward(slice(x, 1, 1, T), slice(x, 1, 1, T), causal_mask(), &chunked);
+  REQUIRE(max_abs_diff(concat({first, rest}, 1), full) < 1e-13);
+}
+
 std::vector<std::string> names(const Module& m) {
   std::vector<std::string> out;
   for (const auto& [name, p] : m.state_dict()) out.push_back(name);
@@ -159,28 +183,12 @@ TEST_CASE("MultiHeadAttention: causality, padding, float32", "[attention_modules
   REQUIRE(narrow.forward(rand64({B, T, d}, gen), rand64({B, T, d}, gen)).shape() == Shape{B, T, H * 3});
 }
 
-TEST_CASE("MultiHeadAttention: the KV-cache path equals the full causal pass", "[attention_modules]") {
+TEST_CASE("MultiHeadAttention and GPAMAttention: the KV-cache path equals the full causal pass", "[attention_modules]") {
   Generator gen(43);
-  MultiHeadAttention m(d, H, gen, DType::F64);
-  Tensor x = rand64({B, T, d}, gen, 1, false);
-  Tensor full = m.forward(x, x, causal_mask());
-  Tensor full_probs = m.last_attention();
-  KVCache cache;
-  std::vector<Tensor> steps;
-  NoGradGuard no_grad;  // as in greedy decoding
-  for (int64_t t = 0; t < T; ++t) {
-    Tensor xt = slice(x, 1, t, t + 1);
-    steps.push_back(m.forward(xt, xt, causal_mask(), &cache));
-    REQUIRE(cache.length() == t + 1);
-    REQUIRE(m.last_attention().shape() == Shape{B, H, 1, t + 1});
-    REQUIRE(max_abs_diff(m.last_attention(), slice(slice(full_probs, 2, t, t + 1), 3, 0, t + 1)) < 1e-14);
-  }
-  REQUIRE(max_abs_diff(concat(steps, 1), full) < 1e-13);
-  // two positions at a time, after a cached prefix of one
-  KVCache chunked;
-  Tensor first = m.forward(slice(x, 1, 0, 1), slice(x, 1, 0, 1), causal_mask(), &chunked);
-  Tensor rest = m.forward(slice(x, 1, 1, T), slice(x, 1, 1, T), causal_mask(), &chunked);
-  REQUIRE(max_abs_diff(concat({first, rest}, 1), full) < 1e-13);
+  MultiHeadAttention mha(d, H, gen, DType::F64);
+  GPAMAttention gpam(d, H, gen, GPAMOptions(), DType::F64);
+  check_kv_cache(mha, gen);
+  check_kv_cache(gpam, gen);
 }
 
 TEST_CASE("GPAMAttention: parameters, lam, gradients and the composed twin", "[attention_modules][gradcheck]") {
@@ -235,9 +243,11 @@ TEST_CASE("DifferentialAttention: causality, padding, float32", "[attention_modu
 
 TEST_CASE("attention modules: bad sizes and inputs name the module and the shapes", "[attention_modules][errors]") {
   Generator gen(48);
-  REQUIRE_THROWS_WITH(MultiHeadAttention(10, 3, gen), Catch::Contains("MultiHeadAttention") && Catch::Contains("3 heads") && Catch::Contains("10"));
+  REQUIRE_THROWS_WITH(MultiHeadAttention(10, 3, gen),
+                      Catch::Contains("MultiHeadAttention") && Catch::Contains("3 heads") && Catch::Contains("10"));
   REQUIRE_THROWS_WITH(GPAMAttention(10, 4, gen), Catch::Contains("GPAMAttention") && Catch::Contains("10"));
-  REQUIRE_THROWS_WITH(DifferentialAttention(12, 4, 0, gen), Catch::Contains("DifferentialAttention") && Catch::Contains("12"));
+  REQUIRE_THROWS_WITH(DifferentialAttention(12, 4, 0, gen),
+                      Catch::Contains("DifferentialAttention") && Catch::Contains("12"));
   GPAMOptions bad;
   bad.trainable = true;
   bad.lam = 1.5;
@@ -269,7 +279,8 @@ TEST_CASE("diagnostics: relative residual and mean cosine similarity", "[attenti
   Tensor three = Tensor::from_vector({1, 0, 1, 1, 0, 1}, {3, 2});
   REQUIRE(std::fabs(mean_cosine_similarity(three) - 2 / (3 * std::sqrt(2.0))) < 1e-7);
   REQUIRE(relative_residual(Tensor::zeros({2, 3})) == 0);
-  REQUIRE_THROWS_WITH(mean_cosine_similarity(Tensor::zeros({1, 3})), Catch::Contains("mean_cosine_similarity") && Catch::Contains("(1, 3)"));
+  REQUIRE_THROWS_WITH(mean_cosine_similarity(Tensor::zeros({1, 3})),
+                      Catch::Contains("mean_cosine_similarity") && Catch::Contains("(1, 3)"));
   REQUIRE_THROWS_WITH(relative_residual(Tensor::zeros({4})), Catch::Contains("relative_residual") && Catch::Contains("(4)"));
 }
 
