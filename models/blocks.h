@@ -1,0 +1,111 @@
+// Transformer blocks (spec sections 2 and 6), one class per role, the attention kind an option:
+//
+//   EncoderBlock  pre-norm:   x = x + drop(SA(LN1 x));   x = x + drop(FFN(LN2 x))
+//                 post-norm:  x = LN1(x + drop(SA(x)));   x = LN2(x + drop(FFN(x)))
+//   DecoderBlock  the same with causal SA, then cross-attention to the encoder output between
+//                 them:  x = x + drop(CA(LN2 x, memory))  or  x = LN2(x + drop(CA(x, memory))),
+//                 and the FFN's norm is LN3.
+//
+// SA is the configured self-attention (AttentionConfig): standard MultiHeadAttention,
+// DualAttention with the model's symbol source (one source shared by every layer, each layer
+// computing its symbols from its own attention input, LN1 x in pre-norm blocks, as the DAT
+// package's DualAttention does), or daGPAM's GPAMAttention. CA is always standard multi-head
+// attention, with as many heads. A decoder-only LM is a stack of EncoderBlocks run with a
+// causal mask.
+//
+// Parameter names: norm1, self_attn, norm2, ffn (encoder); norm1, self_attn, norm2, cross_attn,
+// norm3, ffn (decoder); blocks.<l>.*, norm (EncoderStack). Under self_attn, the chosen module's
+// own names (wq.weight, sa.wq.weight, ra.wr, wneg, ...).
+#pragma once
+#include <memory>
+#include "models/config.h"
+#include "nn/attention.h"
+#include "nn/dual_attention.h"
+#include "nn/feedforward.h"
+#include "nn/gpam_attention.h"
+#include "nn/layers.h"
+#include "nn/symbols.h"
+
+namespace dl {
+
+// The symbol source of a model whose blocks use `attention` (inputs up to max_len positions, width
+// d); null when no block has relational heads.
+std::shared_ptr<SymbolSource> make_symbol_source(const AttentionConfig& attention, int64_t max_len, int64_t d,
+                                                 Generator& gen);
+
+// What one self-attention saw in its last forward, detached, for heatmaps. Undefined where the
+// kind has no such tensor.
+struct AttentionMaps {
+  Tensor attention;   // (B, H, T, S): softmax P (standard; dual's sensory heads) or daGPAM's A
+  Tensor relational;  // dual: the relational heads' alpha (B, n_ra, T, T)
+  Tensor relations;   // dual: r (B, T, T, d_r)
+};
+
+// The self-attention of a block, of the configured kind. Not a Module itself: the block
+// registers module() as its child "self_attn", so the chosen module's names sit right under it.
+class SelfAttention {
+ public:
+  SelfAttention(const AttentionConfig& config, int64_t d, std::shared_ptr<SymbolSource> symbols, Generator& gen);
+
+  const std::shared_ptr<Module>& module() const { return module_; }
+  // x (B, T, d) -> (B, T, d). A KVCache (decoding with x = the new positions only) works with
+  // standard and daGPAM attention; the dual attention module has none.
+  Tensor forward(const Tensor& x, const AttentionMask& mask, KVCache* cache = nullptr) const;
+  bool supports_cache() const { return dual_ == nullptr; }
+  AttentionMaps maps() const;
+
+ private:
+  std::shared_ptr<MultiHeadAttention> mha_;  // exactly one of these three is set
+  std::shared_ptr<DualAttention> dual_;
+  std::shared_ptr<GPAMAttention> gpam_;
+  std::shared_ptr<SymbolSource> symbols_;    // owned by the model, shared by its blocks
+  std::shared_ptr<Module> module_;
+};
+
+class EncoderBlock : public Module {
+ public:
+  EncoderBlock(const BlockConfig& config, std::shared_ptr<SymbolSource> symbols, Generator& gen);
+  // x (B, T, d) -> (B, T, d); mask: the source's key padding, or causal in a decoder-only stack
+  Tensor forward(const Tensor& x, const AttentionMask& mask = {});
+  AttentionMaps attention_maps() const { return self_attn.maps(); }
+
+  bool pre_norm;
+  SelfAttention self_attn;
+  std::shared_ptr<LayerNorm> norm1, norm2;
+  std::shared_ptr<FeedForward> ffn;
+  std::shared_ptr<Dropout> dropout;  // one generator for every sublayer of the block
+};
+
+// L EncoderBlocks sharing one symbol source, then, for pre-norm blocks, a final LayerNorm (post-norm
+// blocks already end normalised): the body of the classifier, the LM and the seq2seq encoder.
+// Parameter names: blocks.<l>.*, norm.
+class EncoderStack : public Module {
+ public:
+  EncoderStack(const BlockConfig& config, int64_t layers, std::shared_ptr<SymbolSource> symbols, Generator& gen);
+  Tensor forward(const Tensor& x, const AttentionMask& mask = {});  // (B, T, d) -> (B, T, d)
+  AttentionMaps attention_maps(size_t layer) const { return (*blocks)[layer].attention_maps(); }
+
+  std::shared_ptr<ModuleList<EncoderBlock>> blocks;
+  std::shared_ptr<LayerNorm> norm;  // pre-norm only, else null
+};
+
+class DecoderBlock : public Module {
+ public:
+  DecoderBlock(const BlockConfig& config, std::shared_ptr<SymbolSource> symbols, Generator& gen);
+  // x (B, T, d) attends causally to itself and to memory (B, S, d), the encoder output, whose
+  // padded positions memory_padding (bool (B, S), or undefined) marks. With a cache, x holds only
+  // the positions after the cached ones.
+  Tensor forward(const Tensor& x, const Tensor& memory, const Tensor& memory_padding = {},
+                 KVCache* cache = nullptr);
+  AttentionMaps self_attention_maps() const { return self_attn.maps(); }
+  const Tensor& cross_attention() const { return cross_attn->last_attention(); }  // (B, H, T, S)
+
+  bool pre_norm;
+  SelfAttention self_attn;
+  std::shared_ptr<MultiHeadAttention> cross_attn;
+  std::shared_ptr<LayerNorm> norm1, norm2, norm3;
+  std::shared_ptr<FeedForward> ffn;
+  std::shared_ptr<Dropout> dropout;
+};
+
+}  // namespace dl
