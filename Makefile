@@ -1,6 +1,9 @@
-# make test    install missing Debian packages, build, run the Catch2 suite
-# make demo    (see README) train and compare models on a relational task
-# make -j2     build the library and the test binary
+# make demo      install missing Debian packages, build, train and compare a Transformer and a
+#                DAT on a relational game (DEMO_FLAGS='--help' lists the options)
+# make test      install missing Debian packages, build, run the Catch2 suite
+# make bench     the training-step benchmark of spec/bench.md, every model and size
+# make sanitize  the suite under ASan + UBSan + LeakSanitizer
+# make -j2       build the library, the tests and every program in examples/
 CXX      ?= g++
 BUILD    ?= build
 OPT      ?= -O2 -march=native
@@ -20,7 +23,7 @@ EX_LIB    := $(BUILD)/libexamples.a
 TEST_BIN  := $(BUILD)/run_tests
 EXAMPLES  := $(patsubst examples/%.cpp,$(BUILD)/bin/%,$(wildcard examples/*.cpp))
 
-.PHONY: all deps test build-tests sanitize clean
+.PHONY: all deps test build-tests demo bench sanitize clean
 all: $(LIB) $(TEST_BIN) $(EXAMPLES)
 
 deps:
@@ -52,6 +55,14 @@ build-tests:
 # TESTS selects Catch2 test cases, e.g. make test TESTS='[softmax]'
 test: deps build-tests
 	OPENBLAS_NUM_THREADS=1 ./$(TEST_BIN) $(TESTS)
+
+demo: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/bin/demo
+	./$(BUILD)/bin/demo $(DEMO_FLAGS)
+
+bench: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/bin/bench
+	./$(BUILD)/bin/bench $(BENCH_FLAGS)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer (with LeakSanitizer) over the whole suite.
 SAN_OPT := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
