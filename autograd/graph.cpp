@@ -12,9 +12,12 @@
 #include "autograd/graph.h"
 
 #include <atomic>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
+#include "autograd/anomaly.h"
 #include "autograd/kernels.h"
+#include "autograd/profile.h"
 
 namespace dl {
 
@@ -27,11 +30,31 @@ bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
 
+// t's metadata and grad_fn, without its storage.
+static Tensor without_values(const Tensor& t) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->offset = t.offset();
+  impl->shape = t.shape();
+  impl->strides = t.strides();
+  impl->dtype = t.dtype();
+  impl->requires_grad = t.requires_grad();
+  impl->grad_fn = t.grad_fn();
+  return Tensor(std::move(impl));
+}
+
 Tensor record(const char* op, Tensor out, std::vector<Tensor> inputs, BackwardFn backward) {
   if (!g_grad_enabled) return out;
+  if (anomaly_mode()) check_forward_anomaly(op, out, inputs);
+  if (profiling()) detail::profile_forward(op);
   bool any = false;
   for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
   if (!any) return out;
+  // A non-leaf input is kept without its values: the engine needs only its Node, shape and dtype,
+  // and the closure saved whatever values the backward reads. So an intermediate that no
+  // backward reads (a product before its bias, the source of a contiguous copy) is freed when
+  // the forward drops it, not after backward.
+  for (Tensor& t : inputs)
+    if (t.defined() && t.grad_fn()) t = without_values(t);
   auto node = std::make_shared<Node>();
   node->op = op;
   node->out_shape = out.shape();
@@ -73,9 +96,19 @@ Node::~Node() {
 
 TensorImpl::~TensorImpl() = default;
 
-// Sum a new gradient contribution into a pending one (out of place: g may alias saved tensors).
-static void accumulate(Tensor& slot, const Tensor& g) {
-  slot = slot.defined() ? add_kernel(slot, g) : g;
+// Whether dense t is reachable through no handle but the `handles` its caller counts, and shares
+// its storage with no other tensor. Gradients may alias saved tensors or each other, and a caller
+// may hold a leaf's grad; only such a tensor may be kept, or summed into in place, unseen.
+static bool exclusive(const Tensor& t, long handles) {
+  return t.impl_ptr().use_count() == handles && t.impl().storage.use_count() == 1;
+}
+
+// slot += g, where slot (a gradient being summed) has `handles` handles.
+static void accumulate(Tensor& slot, const Tensor& g, long handles) {
+  std::optional<detail::ProfileScope> timed;
+  if (profiling()) timed.emplace("grad accumulate");
+  if (exclusive(slot, handles)) add_into(slot, g);
+  else slot = add_kernel(slot, g);
 }
 
 static void check_grad(const Node& node, size_t i, const Tensor& g) {
@@ -143,7 +176,12 @@ void Tensor::backward(const Tensor& grad_output, bool keep_graph) const {
     Needs needs(n->inputs.size());
     for (size_t i = 0; i < needs.size(); ++i)
       needs[i] = n->inputs[i].defined() && n->inputs[i].requires_grad();
-    Grads grads = g.defined() ? n->backward(g, needs) : Grads(n->inputs.size());
+    Grads grads(n->inputs.size());
+    if (g.defined()) {
+      std::optional<detail::ProfileScope> timed;
+      if (profiling()) timed.emplace(n->op + " backward");
+      grads = n->backward(g, needs);
+    }
     DL_CHECK(grads.size() == n->inputs.size(), n->op + " backward",
              "returned " + std::to_string(grads.size()) + " gradients for " +
                  std::to_string(n->inputs.size()) + " inputs");
@@ -152,12 +190,19 @@ void Tensor::backward(const Tensor& grad_output, bool keep_graph) const {
       Tensor in = n->inputs[i];
       if (grads[i].defined()) {
         check_grad(*n, i, grads[i]);
+        if (anomaly_mode()) check_gradient_anomaly(n->op, i, grads[i]);
         Tensor gi = grads[i].contiguous();
+        grads[i] = Tensor();
         if (in.grad_fn()) {
-          accumulate(pending[in.grad_fn().get()], gi);
+          Tensor& slot = pending[in.grad_fn().get()];
+          if (slot.defined()) accumulate(slot, gi, 1);
+          else slot = gi;
+        } else if (in.grad().defined()) {
+          Tensor old = in.grad();  // held by the leaf too
+          accumulate(old, gi, 2);
+          in.set_grad(old);
         } else {
-          Tensor old = in.grad();
-          in.set_grad(old.defined() ? add_kernel(old, gi) : gi.clone());
+          in.set_grad(exclusive(gi, 1) ? gi : gi.clone());
         }
       }
       if (in.grad_fn()) release(in.grad_fn().get());

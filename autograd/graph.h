@@ -5,9 +5,10 @@
 //     });
 //
 // record() attaches a Node to `out` when grad mode is on and some input requires grad. The Node
-// owns its inputs and the backward closure; the closure must capture only what the backward
-// needs, and never `out` itself (capture out.detach(), which shares storage without the Node, or
-// the output -> Node -> output cycle would leak).
+// owns its inputs (a non-leaf input as metadata and grad_fn only, without its values) and the
+// backward closure; the closure must capture only what the backward needs, and never `out`
+// itself (capture out.detach(), which shares storage without the Node, or the output -> Node ->
+// output cycle would leak).
 //
 // Backward (engine in graph.cpp) visits Nodes in reverse topological order with an explicit
 // worklist, so depth is unbounded; a gradient reaching a tensor along several paths is summed.

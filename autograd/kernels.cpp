@@ -4,11 +4,11 @@
 
 namespace dl {
 
-Tensor add_kernel(const Tensor& a, const Tensor& b) {
+// out = a + b over dense, equal-shape tensors; out may be a.
+static void add_dense(const Tensor& a, const Tensor& b, const Tensor& out) {
   DL_CHECK(a.shape() == b.shape() && a.dtype() == b.dtype(), "gradient accumulation",
            "cannot add " + a.str() + " and " + b.str());
-  Tensor x = a.contiguous(), y = b.contiguous();
-  Tensor out = Tensor::empty(a.shape(), a.dtype());
+  const Tensor x = a.contiguous(), y = b.contiguous();
   dispatch_float(a.dtype(), "gradient accumulation", [&](auto zero) {
     using T = decltype(zero);
     const T *px = x.data<T>(), *py = y.data<T>();
@@ -17,7 +17,17 @@ Tensor add_kernel(const Tensor& a, const Tensor& b) {
       for (int64_t i = i0; i < i1; ++i) po[i] = px[i] + py[i];
     });
   });
+}
+
+Tensor add_kernel(const Tensor& a, const Tensor& b) {
+  Tensor out = Tensor::uninitialized(a.shape(), a.dtype());
+  add_dense(a, b, out);
   return out;
+}
+
+void add_into(const Tensor& acc, const Tensor& b) {
+  DL_CHECK(acc.is_contiguous(), "gradient accumulation", "the sum " + acc.str() + " must be dense");
+  add_dense(acc, b, acc);
 }
 
 }  // namespace dl

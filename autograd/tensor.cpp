@@ -1,10 +1,14 @@
 #include "autograd/tensor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <sstream>
+#include <unordered_map>
 #include "autograd/graph.h"
+#include "autograd/parallel.h"
 
 namespace dl {
 
@@ -36,17 +40,72 @@ static std::atomic<int64_t> g_live_bytes{0};
 
 int64_t live_storage_bytes() { return g_live_bytes.load(); }
 
-Storage::Storage(std::size_t n) : data(nullptr), bytes(n) {
-  std::size_t rounded = (n + 63) / 64 * 64;
-  data = std::aligned_alloc(64, rounded ? rounded : 64);
+namespace {
+
+// Freed Storage blocks, kept for reuse. A request is rounded up to its size class, a quarter step
+// of its power of two (so at most 25% slack), and any cached block of that class serves it.
+// Caching stops at kMaxCached bytes; under AddressSanitizer nothing is cached, so a use after
+// free is still caught.
+class BlockCache {
+ public:
+  static std::size_t class_size(std::size_t n) {
+    if (n <= 64) return 64;
+    const int log2 = 63 - __builtin_clzll(n - 1);  // 2^log2 < n <= 2^(log2 + 1)
+    const std::size_t step = std::max<std::size_t>(64, std::size_t{1} << std::max(0, log2 - 2));
+    return (n + step - 1) / step * step;
+  }
+
+  void* get(std::size_t size) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = free_.find(size);
+      if (it != free_.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        cached_ -= size;
+        return p;
+      }
+    }
+    return std::aligned_alloc(64, size);
+  }
+
+  void put(void* p, std::size_t size) {
+#ifndef __SANITIZE_ADDRESS__
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cached_ + size <= kMaxCached) {
+      free_[size].push_back(p);
+      cached_ += size;
+      return;
+    }
+#endif
+    std::free(p);
+  }
+
+ private:
+  static constexpr std::size_t kMaxCached = std::size_t{1} << 29;
+  std::mutex mutex_;
+  std::unordered_map<std::size_t, std::vector<void*>> free_;  // class size -> blocks
+  std::size_t cached_ = 0;
+};
+
+BlockCache& block_cache() {
+  static BlockCache* cache = new BlockCache;  // never destroyed: Storages may outlive statics
+  return *cache;
+}
+
+}  // namespace
+
+Storage::Storage(std::size_t n, bool zero) : data(nullptr), bytes(n) {
+  const std::size_t size = BlockCache::class_size(n);
+  data = block_cache().get(size);
   if (!data) throw Error("Storage: out of memory allocating " + std::to_string(n) + " bytes");
-  std::memset(data, 0, rounded ? rounded : 64);
+  if (zero) std::memset(data, 0, n);
   g_live_bytes += static_cast<int64_t>(n);
 }
 
 Storage::~Storage() {
   g_live_bytes -= static_cast<int64_t>(bytes);
-  std::free(data);
+  block_cache().put(data, BlockCache::class_size(bytes));
 }
 
 static void check_shape(const Shape& shape, const char* op) {
@@ -54,14 +113,20 @@ static void check_shape(const Shape& shape, const char* op) {
     DL_CHECK(d >= 0, op, "negative dimension in shape " + shape_str(shape));
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype) {
-  check_shape(shape, "Tensor::empty");
+static Tensor allocate(const Shape& shape, DType dtype, bool zero, const char* op) {
+  check_shape(shape, op);
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype));
+  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), zero);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
   return Tensor(std::move(impl));
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype) { return allocate(shape, dtype, true, "Tensor::empty"); }
+
+Tensor Tensor::uninitialized(const Shape& shape, DType dtype) {
+  return allocate(shape, dtype, false, "Tensor::uninitialized");
 }
 
 // Writes value (a double) into element i of a dense buffer of dtype dt.
@@ -85,15 +150,16 @@ static double load(const void* base, DType dt, int64_t i) {
 }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  if (value != 0.0) t.fill_(value);
+  if (value == 0.0) return empty(shape, dtype);
+  Tensor t = uninitialized(shape, dtype);
+  t.fill_(value);
   return t;
 }
 
 Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape, DType dtype) {
   DL_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape), "Tensor::from_vector",
            std::to_string(values.size()) + " values do not fill shape " + shape_str(shape));
-  Tensor t = empty(shape, dtype);
+  Tensor t = uninitialized(shape, dtype);
   for (size_t i = 0; i < values.size(); ++i) store(t.raw_data(), dtype, i, values[i]);
   return t;
 }
@@ -174,21 +240,46 @@ double Tensor::at(const std::vector<int64_t>& index) const {
   return load(raw_data(), dtype(), off);
 }
 
-// Dense copy of src's values into dst (same shape and dtype, dst contiguous).
+// out[j] = in[j * step] for j < n, on elements of E's size.
+template <class E>
+static void copy_row(char* out, const char* in, int64_t n, int64_t step) {
+  E* o = reinterpret_cast<E*>(out);
+  const E* i = reinterpret_cast<const E*>(in);
+  for (int64_t j = 0; j < n; ++j) o[j] = i[j * step];
+}
+
+// Dense copy of src's values into dst (same shape and dtype, dst contiguous), row by row (rows
+// are the last axis), rows in parallel.
 static void strided_copy(const Tensor& src, const Tensor& dst) {
-  const size_t es = dtype_size(src.dtype());
+  const int64_t es = static_cast<int64_t>(dtype_size(src.dtype())), n = src.numel();
   const char* s = static_cast<const char*>(src.raw_data());
   char* d = static_cast<char*>(dst.raw_data());
   if (src.is_contiguous()) {
-    std::memcpy(d, s, src.numel() * es);
+    parallel_for(0, n, kElementGrain, [&](int64_t i0, int64_t i1) { std::memcpy(d + i0 * es, s + i0 * es, (i1 - i0) * es); });
     return;
   }
-  for_each_strided(src.shape(), src.strides(),
-                   [&](int64_t i, int64_t off) { std::memcpy(d + i * es, s + off * es, es); });
+  const Shape &shape = src.shape(), &strides = src.strides();  // rank >= 1: a scalar is contiguous
+  const int64_t nd = src.dim(), inner = shape[nd - 1], step = strides[nd - 1];
+  if (inner == 0) return;
+  parallel_for(0, n / inner, std::max<int64_t>(1, kElementGrain / inner), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t off = 0, rest = r;
+      for (int64_t k = nd - 2; k >= 0; --k) {
+        off += (rest % shape[k]) * strides[k];
+        rest /= shape[k];
+      }
+      char* out = d + r * inner * es;
+      const char* in = s + off * es;
+      if (step == 1) std::memcpy(out, in, inner * es);
+      else if (es == 8) copy_row<uint64_t>(out, in, inner, step);
+      else if (es == 4) copy_row<uint32_t>(out, in, inner, step);
+      else copy_row<uint8_t>(out, in, inner, step);
+    }
+  });
 }
 
 Tensor Tensor::clone() const {
-  Tensor out = empty(shape(), dtype());
+  Tensor out = uninitialized(shape(), dtype());
   strided_copy(*this, out);
   return record("clone", out, {*this}, [](const Tensor& g, const Needs&) { return Grads{g}; });
 }
@@ -197,7 +288,7 @@ Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
 
 Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
-  Tensor out = empty(shape(), target);
+  Tensor out = uninitialized(shape(), target);
   std::vector<double> v = to_vector();
   for (size_t i = 0; i < v.size(); ++i) store(out.raw_data(), target, i, v[i]);
   if (!is_floating(dtype()) || !is_floating(target)) return out;

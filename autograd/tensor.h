@@ -26,9 +26,12 @@ Shape contiguous_strides(const Shape& s);
 // Bytes held by all live Storage objects: leak tests assert it returns to its starting value.
 int64_t live_storage_bytes();
 
-// 64-byte aligned, zero-initialised bytes.
+// 64-byte aligned bytes, zero-initialised unless zero is false (the owner then writes every byte
+// before reading any). Freed blocks are cached by size and reused (autograd/tensor.cpp), so a
+// training loop, which asks for the same sizes every step, stops paying for the system allocator
+// and for page faults after its first step.
 struct Storage {
-  explicit Storage(std::size_t bytes);
+  explicit Storage(std::size_t bytes, bool zero = true);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -57,6 +60,8 @@ class Tensor {
 
   // ---- factories (new storage, no grad) ----
   static Tensor empty(const Shape& shape, DType dtype = DType::F32);  // zero-filled
+  // Contents unspecified: for kernels that write every element before anything reads it.
+  static Tensor uninitialized(const Shape& shape, DType dtype = DType::F32);
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32) { return empty(shape, dtype); }
   static Tensor ones(const Shape& shape, DType dtype = DType::F32) { return full(shape, 1.0, dtype); }
   static Tensor full(const Shape& shape, double value, DType dtype = DType::F32);

@@ -21,7 +21,8 @@ std::string config_differences(const json& stored, const json& live) {
   for (const std::string& key : keys) {
     const json va = a.value(key, json()), vb = b.value(key, json());
     if (va == vb) continue;
-    std::string name = key.substr(1);  // "/block/d" -> "block.d"
+    // "/block/d" -> "block.d"; a stored config that is not an object flattens to the key ""
+    std::string name = key.empty() ? "(the whole config)" : key.substr(1);
     for (char& ch : name)
       if (ch == '/') ch = '.';
     out += (out.empty() ? "" : "; ") + name + " = " + (va.is_null() ? "(absent)" : va.dump()) +
@@ -50,8 +51,14 @@ json stored_config(const std::string& path, const char* kind) {
            "the checkpoint stores no model kind and config (not written by save_model?)");
   DL_CHECK(meta.at(kModelKey) == kind, op,
            "the checkpoint holds a '" + meta.at(kModelKey) + "' model, not a '" + kind + "'");
+  // A config nests 3 levels; refuse deeper ones while parsing, since comparing or printing a
+  // deeply nested value recurses once per level.
+  const auto limit_depth = [](int depth, json::parse_event_t, json&) {
+    if (depth > 8) throw json::other_error::create(501, "nested more than 8 levels deep", nullptr);
+    return true;
+  };
   try {
-    return json::parse(meta.at(kConfigKey));
+    return json::parse(meta.at(kConfigKey), limit_depth);
   } catch (const json::exception& e) {
     throw Error(op + ": stored config is not valid JSON: " + e.what());
   }

@@ -21,6 +21,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // the reference implementation's limit
+constexpr int kMaxDepth = 8;  // a valid header nests 3 deep ({"name": {"shape": [...]}})
 const char* const kOptimizerPrefix = "optimizer.";
 const char* const kStepKey = "step";
 const char* const kOptimizerStepsKey = "optimizer.step_count";
@@ -137,7 +138,12 @@ SafeTensors parse(const std::string& file) {
   if (n > file.size() - 8)
     throw Error("header length " + std::to_string(n) + " is larger than the rest of the file (" +
                 std::to_string(file.size() - 8) + " bytes)");
-  const json header = json::parse(file.begin() + 8, file.begin() + 8 + n, nullptr, false);
+  // Refused while parsing: printing a deeper value in an error message would recurse per level.
+  const auto limit_depth = [](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxDepth) throw Error("header JSON is nested more than " + std::to_string(kMaxDepth) + " levels deep");
+    return true;
+  };
+  const json header = json::parse(file.begin() + 8, file.begin() + 8 + n, limit_depth, false);
   if (header.is_discarded()) throw Error("malformed JSON header");
   if (!header.is_object()) throw Error("header is not a JSON object");
 

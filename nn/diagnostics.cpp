@@ -29,7 +29,7 @@ double relative_residual(const Tensor& x) {
         residual += (e - mean[c]) * (e - mean[c]);
         norm += e * e;
       }
-    return norm > 0 ? std::sqrt(residual / norm) : 0.0;
+    return norm == 0 ? 0.0 : std::sqrt(residual / norm);  // a NaN anywhere stays NaN
   });
 }
 
@@ -44,7 +44,7 @@ double mean_cosine_similarity(const Tensor& x) {
       for (int64_t j = i + 1; j < T; ++j) {
         double dot = 0;
         for (int64_t c = 0; c < d; ++c) dot += X[i * d + c] * X[j * d + c];
-        if (norm[i] > 0 && norm[j] > 0) total += dot / (norm[i] * norm[j]);
+        if (norm[i] != 0 && norm[j] != 0) total += dot / (norm[i] * norm[j]);  // NaN stays NaN
       }
     return total / static_cast<double>(T * (T - 1) / 2);  // cos is symmetric: pairs i < j suffice
   });

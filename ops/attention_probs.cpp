@@ -9,12 +9,12 @@
 namespace dl {
 
 void AttentionMask::check(const char* op, int64_t B, int64_t S) const {
+  DL_CHECK(query_offset >= 0, op, "negative query_offset " + std::to_string(query_offset));
   if (!key_padding.defined()) return;
   DL_CHECK((key_padding.dtype() == DType::Bool && key_padding.shape() == Shape{B, S} &&
             key_padding.is_contiguous()),
            op, "key padding mask must be bool (" + std::to_string(B) + ", " + std::to_string(S) +
                    "), got " + key_padding.str());
-  DL_CHECK(query_offset >= 0, op, "negative query_offset " + std::to_string(query_offset));
 }
 
 static void check_qk(const Tensor& q, const Tensor& k) {

@@ -1,6 +1,6 @@
 // The BLAS boundary: row-major C = alpha op(A) op(B) + beta C through cblas_sgemm / cblas_dgemm.
 // OpenBLAS runs single-threaded (autograd/parallel.h); parallelism comes from TBB, across the
-// problems of a batch or across fixed-height row blocks of one large product. Block heights depend
+// problems of a batch or across blocks of rows (or columns) of one large product. Block edges depend
 // on the problem size only, so results are the same for any thread count.
 #pragma once
 #include <cstdint>

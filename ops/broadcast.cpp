@@ -1,5 +1,6 @@
 #include "ops/broadcast.h"
 
+#include <algorithm>
 #include "ops/loops.h"
 
 namespace dl {
@@ -31,6 +32,13 @@ Shape broadcast_strides(const Tensor& t, const Shape& shape, const char* op) {
   return st;
 }
 
+bool is_trailing(const Shape& inner, const Shape& shape) {
+  size_t lead = 0;
+  while (lead < inner.size() && inner[lead] == 1) ++lead;
+  const size_t n = inner.size() - lead;
+  return n <= shape.size() && std::equal(inner.begin() + lead, inner.end(), shape.end() - n);
+}
+
 Tensor sum_to(const Tensor& g, const Shape& shape) {
   if (g.shape() == shape) return g;
   Tensor out = Tensor::zeros(shape, g.dtype());
@@ -40,6 +48,16 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
     using T = decltype(zero);
     const T* pg = g.data<T>();
     T* po = out.data<T>();
+    if (g.is_contiguous() && is_trailing(shape, g.shape())) {
+      // column sums of g seen as (rows, n), each over the rows in order, columns in parallel
+      const int64_t n = out.numel(), rows = g.numel() / std::max<int64_t>(n, 1);
+      const int64_t grain = (std::max<int64_t>(1, kElementGrain / std::max<int64_t>(rows, 1)) + 15) / 16 * 16;
+      parallel_for(0, n, grain, [&](int64_t j0, int64_t j1) {
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = j0; j < j1; ++j) po[j] += pg[r * n + j];
+      });
+      return;
+    }
     // sequential: several gradient elements land on one output element
     broadcast_loop_serial(g.shape(), sg, so, [&](int64_t, int64_t og, int64_t oo) { po[oo] += pg[og]; });
   });

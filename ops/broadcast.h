@@ -11,5 +11,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 Shape broadcast_strides(const Tensor& t, const Shape& shape, const char* op);
 // Sum g down to `shape` (the inverse of broadcasting `shape` up to g's shape). Not recorded.
 Tensor sum_to(const Tensor& g, const Shape& shape);
+// Whether `inner`, leading 1s aside, is the trailing part of `shape`: a dense tensor of shape
+// inner then repeats along shape's leading axes (a bias against a batch), at flat index % numel.
+bool is_trailing(const Shape& inner, const Shape& shape);
 
 }  // namespace dl

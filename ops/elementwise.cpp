@@ -8,18 +8,26 @@
 
 namespace dl {
 
-// out = f(a, b) with broadcasting; a dense same-shape pair takes the plain loop.
+// out = f(a, b) with broadcasting. Plain loops for a dense same-shape pair, and for a dense b
+// repeated along a's leading axes (a bias row, a positional table).
 template <class F>
 static Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, F f) {
   DL_CHECK(a.dtype() == b.dtype(), op, "dtype mismatch between " + a.str() + " and " + b.str());
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
-  Tensor out = Tensor::empty(shape, a.dtype());
+  Tensor out = Tensor::uninitialized(shape, a.dtype());
   dispatch_float(a.dtype(), op, [&](auto zero) {
     using T = decltype(zero);
     const T *pa = a.data<T>(), *pb = b.data<T>();
     T* po = out.data<T>();
-    if (a.shape() == b.shape() && a.is_contiguous() && b.is_contiguous()) {
+    const bool dense = a.is_contiguous() && b.is_contiguous();
+    if (dense && a.shape() == b.shape()) {
       map_dense(out.numel(), po, [&](int64_t i) { return f(pa[i], pb[i]); });
+    } else if (dense && a.shape() == shape && is_trailing(b.shape(), shape) && b.numel() > 0) {
+      const int64_t n = b.numel();
+      parallel_for(0, out.numel() / n, std::max<int64_t>(1, kElementGrain / n), [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r)
+          for (int64_t j = 0; j < n; ++j) po[r * n + j] = f(pa[r * n + j], pb[j]);
+      });
     } else {
       broadcast_loop(shape, broadcast_strides(a, shape, op), broadcast_strides(b, shape, op),
                      [&](int64_t i, int64_t ia, int64_t ib) { po[i] = f(pa[ia], pb[ib]); });

@@ -43,6 +43,22 @@ void broadcast_loop(const Shape& shape, const Shape& sa, const Shape& sb, F&& f)
   parallel_for(0, rows, grain, [&](int64_t r0, int64_t r1) { broadcast_rows(shape, sa, sb, r0, r1, f); });
 }
 
+// sum of f(j) over j in [0, n) as kLanes interleaved running sums, added up in lane order at the
+// end: a single running sum is a chain of dependent adds that the compiler must keep in order,
+// lanes vectorize. The order of the additions depends on n only.
+constexpr int64_t kLanes = 8;
+template <class T, class F>
+T lane_sum(int64_t n, F&& f) {
+  T lane[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int64_t k = 0; k < kLanes; ++k) lane[k] += f(j + k);
+  for (int64_t k = 0; j + k < n; ++k) lane[k] += f(j + k);
+  T total = 0;
+  for (int64_t k = 0; k < kLanes; ++k) total += lane[k];
+  return total;
+}
+
 // out[i] = f(x[i]) over a dense range, in parallel chunks.
 template <class T, class F>
 void map_dense(int64_t n, T* out, F&& f) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include "autograd/graph.h"
+#include "ops/fast_math.h"
 #include "ops/loops.h"
 
 namespace dl {
@@ -32,8 +33,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets_in, int32_t ign
   const Tensor z = logits.detach().contiguous(), targets = targets_in.contiguous();
   const int64_t C = z.size(-1), N = targets.numel();
   const int64_t n = count_targets(targets, C, ignore_index, logits);
-  Tensor lse = Tensor::empty({N}, z.dtype());  // (N) log-sum-exp of each row
-  Tensor loss = Tensor::empty({}, z.dtype());
+  Tensor lse = Tensor::uninitialized({N}, z.dtype());  // (N) log-sum-exp of each row
+  Tensor loss = Tensor::uninitialized({}, z.dtype());
   dispatch_float(z.dtype(), "cross_entropy", [&](auto zero) {
     using T = decltype(zero);
     const T* pz = z.data<T>();
@@ -44,8 +45,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets_in, int32_t ign
       for (int64_t r = r0; r < r1; ++r) {
         const T* row = pz + r * C;
         const T mx = *std::max_element(row, row + C);  // shift so exp never overflows
-        T total = 0;
-        for (int64_t c = 0; c < C; ++c) total += std::exp(row[c] - mx);
+        const T total = lane_sum<T>(C, [&](int64_t c) { return fast_exp(row[c] - mx); });
         pl[r] = mx + std::log(total);
         nll[r] = pt[r] == ignore_index ? T(0) : pl[r] - row[pt[r]];
       }
@@ -67,7 +67,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets_in, int32_t ign
       parallel_for(0, targets.numel(), std::max<int64_t>(1, kElementGrain / C), [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
           if (pt[r] == ignore_index) continue;
-          for (int64_t c = 0; c < C; ++c) pd[r * C + c] = scale * std::exp(pz[r * C + c] - pl[r]);
+          for (int64_t c = 0; c < C; ++c) pd[r * C + c] = scale * fast_exp(pz[r * C + c] - pl[r]);  // exponent <= 0
           pd[r * C + pt[r]] -= scale;
         }
       });

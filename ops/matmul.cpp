@@ -5,6 +5,8 @@
 #include <utility>
 #include "autograd/graph.h"
 #include "ops/blas.h"
+#include "ops/broadcast.h"
+#include "ops/loops.h"
 
 namespace dl {
 
@@ -46,7 +48,8 @@ Tensor product(const Operand& X, const Operand& Y, Shape batch_shape, bool sum_b
   const int64_t M = X.rows, K = X.cols, N = Y.cols, batch = shape_numel(batch_shape);
   Shape shape = sum_batch ? Shape{M, N} : batch_shape;
   if (!sum_batch) shape.insert(shape.end(), {M, N});
-  Tensor C = Tensor::empty(shape, X.t.dtype());
+  const bool accumulates = sum_batch && !(X.trans && !Y.trans);  // the loop below sums into C
+  Tensor C = accumulates ? Tensor::empty(shape, X.t.dtype()) : Tensor::uninitialized(shape, X.t.dtype());
   dispatch_float(X.t.dtype(), "matmul", [&](auto zero) {
     using T = decltype(zero);
     const T *x = X.t.data<T>(), *y = Y.t.data<T>();
@@ -54,7 +57,7 @@ Tensor product(const Operand& X, const Operand& Y, Shape batch_shape, bool sum_b
     if (sum_batch && X.trans && !Y.trans) {
       // sum_i X_i Y_i = [X_1 .. X_n] [Y_1; ..; Y_n]: the stored X_i^T and Y_i stack densely
       gemm<T>(true, false, M, N, batch * K, T(1), x, X.ld, y, Y.ld, T(0), c, N);
-    } else if (sum_batch) {
+    } else if (accumulates) {
       for (int64_t i = 0; i < batch; ++i)  // in batch order, so the sum does not depend on threads
         gemm<T>(X.trans, Y.trans, M, N, K, T(1), x + i * X.stride, X.ld, y + i * Y.stride, Y.ld,
                 T(1), c, N);
@@ -90,10 +93,10 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b
   DL_CHECK(A.cols == B.rows, "matmul", "inner dimensions differ: " + shapes());
 
   Tensor out = product(A, B, batch_shape, false);
-  return record("matmul", out, {a, b}, [A, B, batch_shape, trans_a, trans_b](const Tensor& g,
-                                                                              const Needs& needs) {
+  const bool shared_b = b.dim() == 2 && !batch_shape.empty();  // one B for every batch item
+  return record("matmul", out, {a, b}, [A, B, batch_shape, shared_b, trans_a, trans_b](const Tensor& g,
+                                                                                        const Needs& needs) {
     const Operand G = operand(g, false);  // dC (batch..., M, N)
-    const bool shared_b = B.stride == 0 && G.stride != 0;
     Tensor da, db;
     // dA = dC op(B)^T, or its transpose op(B) dC^T when a entered transposed
     if (needs[0])
@@ -102,6 +105,40 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b
     if (needs[1])
       db = trans_b ? product(G.T(), A, batch_shape, shared_b) : product(A.T(), G, batch_shape, shared_b);
     return Grads{da, db};
+  });
+}
+
+Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in) {
+  DL_CHECK((x_in.dim() >= 1 && w_in.dim() == 2 && b_in.dim() == 1 && w_in.size(1) == x_in.size(-1) &&
+            b_in.size(0) == w_in.size(0) && x_in.dtype() == w_in.dtype() && w_in.dtype() == b_in.dtype() &&
+            is_floating(x_in.dtype())),
+           "linear", "expected float x (..., in), w (out, in) and b (out) of one dtype, got " + x_in.str() +
+                         ", " + w_in.str() + " and " + b_in.str());
+  const Tensor x = x_in.contiguous(), w = w_in.contiguous(), b = b_in.contiguous();
+  const int64_t in = w.size(1), out = w.size(0), N = in ? x.numel() / in : 0;  // N rows of x
+  Shape shape = x.shape();
+  shape.back() = out;
+  Tensor y = Tensor::uninitialized(shape, x.dtype());  // (..., out), seen as (N, out)
+  dispatch_float(x.dtype(), "linear", [&](auto zero) {
+    using T = decltype(zero);
+    const T* pb = b.data<T>();
+    T* py = y.data<T>();
+    parallel_for(0, N, std::max<int64_t>(1, kElementGrain / std::max<int64_t>(1, out)), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) std::copy(pb, pb + out, py + r * out);
+    });
+    gemm<T>(false, true, N, out, in, T(1), x.data<T>(), in, w.data<T>(), in, T(1), py, out);
+  });
+  const Tensor xs = x.detach(), ws = w.detach();
+  return record("linear", y, {x, w, b}, [xs, ws, N, in, out](const Tensor& g, const Needs& needs) {
+    Tensor dx = needs[0] ? Tensor::uninitialized(xs.shape(), xs.dtype()) : Tensor();  // (..., in)
+    Tensor dw = needs[1] ? Tensor::uninitialized(ws.shape(), ws.dtype()) : Tensor();  // (out, in)
+    dispatch_float(g.dtype(), "linear", [&](auto zero) {
+      using T = decltype(zero);
+      const T* pg = g.data<T>();
+      if (needs[0]) gemm<T>(false, false, N, in, out, T(1), pg, out, ws.data<T>(), in, T(0), dx.data<T>(), in);
+      if (needs[1]) gemm<T>(true, false, out, in, N, T(1), pg, out, xs.data<T>(), in, T(0), dw.data<T>(), in);
+    });
+    return Grads{dx, dw, needs[2] ? sum_to(g, {out}) : Tensor()};
   });
 }
 

@@ -11,4 +11,10 @@ namespace dl {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
 
+// A Linear layer's product with its bias fused in, as PyTorch's addmm: x (..., in), w (out, in),
+// b (out) -> y = x w^T + b (..., out). The output starts as copies of b and one gemm adds x w^T
+// to it (BLAS would otherwise clear it first), so the bias costs no pass of its own.
+//   dx = dy w,   dw = dy^T x (every row of the batch),   db = column sums of dy
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
+
 }  // namespace dl

@@ -37,9 +37,9 @@ Tensor normalize(const char* op, bool center, const Tensor& x_in, const Tensor& 
   Tensor x = x_in.contiguous();
   Tensor w = w_in.defined() ? w_in.contiguous() : Tensor(), b = b_in.defined() ? b_in.contiguous() : Tensor();
   const int64_t C = x.size(-1), R = C ? x.numel() / C : 0;
-  Tensor y = Tensor::empty(x.shape(), x.dtype());                   // (..., C)
-  Tensor mean = center ? Tensor::empty({R}, x.dtype()) : Tensor();  // (R); rms_norm has none
-  Tensor rstd = Tensor::empty({R}, x.dtype());                      // (R), 1 / sqrt(var + eps)
+  Tensor y = Tensor::uninitialized(x.shape(), x.dtype());                   // (..., C)
+  Tensor mean = center ? Tensor::uninitialized({R}, x.dtype()) : Tensor();  // (R); rms_norm has none
+  Tensor rstd = Tensor::uninitialized({R}, x.dtype());                      // (R), 1 / sqrt(var + eps)
   dispatch_float(x.dtype(), op, [&](auto zero) {
     using T = decltype(zero);
     const T *px = x.data<T>(), *pw = data_or_null<T>(w), *pb = data_or_null<T>(b);
@@ -48,12 +48,8 @@ Tensor normalize(const char* op, bool center, const Tensor& x_in, const Tensor& 
       for (int64_t r = r0; r < r1; ++r) {
         const T* xr = px + r * C;
         T* yr = py + r * C;
-        T mu = 0, ss = 0;
-        if (center) {
-          for (int64_t c = 0; c < C; ++c) mu += xr[c];
-          mu /= C;
-        }
-        for (int64_t c = 0; c < C; ++c) ss += (xr[c] - mu) * (xr[c] - mu);
+        const T mu = center ? lane_sum<T>(C, [&](int64_t c) { return xr[c]; }) / C : T(0);
+        const T ss = lane_sum<T>(C, [&](int64_t c) { return (xr[c] - mu) * (xr[c] - mu); });
         const T rs = T(1) / std::sqrt(ss / C + T(eps));
         for (int64_t c = 0; c < C; ++c) {
           const T xhat = (xr[c] - mu) * rs;
@@ -71,7 +67,7 @@ Tensor normalize(const char* op, bool center, const Tensor& x_in, const Tensor& 
     const int64_t C = xs.size(-1), R = C ? xs.numel() / C : 0, grain = row_grain(C);
     const int64_t blocks = (R + grain - 1) / grain;
     const bool affine = needs[1] || needs[2];
-    Tensor dx = needs[0] ? Tensor::empty(xs.shape(), xs.dtype()) : Tensor();  // (..., C)
+    Tensor dx = needs[0] ? Tensor::uninitialized(xs.shape(), xs.dtype()) : Tensor();  // (..., C)
     Tensor part = Tensor::empty({affine ? blocks : 0, 2, C}, xs.dtype());     // (blocks, 2, C)
     Tensor dw = needs[1] ? Tensor::empty({C}, xs.dtype()) : Tensor();          // (C)
     Tensor db = needs[2] ? Tensor::empty({C}, xs.dtype()) : Tensor();          // (C)
@@ -86,23 +82,18 @@ Tensor normalize(const char* op, bool center, const Tensor& x_in, const Tensor& 
         for (int64_t r = r0; r < r1; ++r) {
           const T *xr = px + r * C, *gr = pg + r * C;
           const T mu = pm ? pm[r] : T(0), rs = pr[r];
-          T m1 = 0, m2 = 0;  // sums of dxhat and of dxhat * xhat over the row
-          for (int64_t c = 0; c < C; ++c) {
-            const T xhat = (xr[c] - mu) * rs, dxhat = pw ? gr[c] * pw[c] : gr[c];
-            m1 += dxhat;
-            m2 += dxhat * xhat;
-            if (pdw) {
-              pdw[c] += gr[c] * xhat;
+          auto xhat = [&](int64_t c) { return (xr[c] - mu) * rs; };
+          auto dxhat = [&](int64_t c) { return pw ? gr[c] * pw[c] : gr[c]; };
+          if (pdw)
+            for (int64_t c = 0; c < C; ++c) {
+              pdw[c] += gr[c] * xhat(c);
               pdw[C + c] += gr[c];
             }
-          }
-          m1 = center ? m1 / C : T(0);
-          m2 /= C;
           if (!pdx) continue;
-          for (int64_t c = 0; c < C; ++c) {
-            const T xhat = (xr[c] - mu) * rs, dxhat = pw ? gr[c] * pw[c] : gr[c];
-            pdx[r * C + c] = (dxhat - m1 - xhat * m2) * rs;
-          }
+          // the row means of dxhat and of dxhat * xhat
+          const T m1 = center ? lane_sum<T>(C, dxhat) / C : T(0);
+          const T m2 = lane_sum<T>(C, [&](int64_t c) { return dxhat(c) * xhat(c); }) / C;
+          for (int64_t c = 0; c < C; ++c) pdx[r * C + c] = (dxhat(c) - m1 - xhat(c) * m2) * rs;
         }
       });
       // combine the block sums in block order: the result does not depend on the thread count

@@ -119,7 +119,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis_in) {
   }
   Shape shape = x0.shape();
   shape[axis] = std::accumulate(sizes.begin(), sizes.end(), int64_t{0});
-  Tensor out = Tensor::empty(shape, x0.dtype());
+  Tensor out = Tensor::uninitialized(shape, x0.dtype());
   int64_t start = 0;
   for (size_t i = 0; i < xs.size(); start += sizes[i++])
     copy_into_axis(xs[i].detach().contiguous(), out, axis, start);
@@ -194,7 +194,7 @@ Tensor index_select(const Tensor& x_in, int64_t axis_in, const Tensor& index_in)
   const int64_t outer = span(x.shape(), 0, axis), inner = span(x.shape(), axis + 1, x.dim());
   Shape shape = x.shape();
   shape[axis] = n;
-  Tensor out = Tensor::empty(shape, x.dtype());  // (outer, n, inner)
+  Tensor out = Tensor::uninitialized(shape, x.dtype());  // (outer, n, inner)
   const size_t es = dtype_size(x.dtype());
   const char* px = static_cast<const char*>(x.raw_data());
   char* po = static_cast<char*>(out.raw_data());

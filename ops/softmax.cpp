@@ -3,6 +3,7 @@
 #include <cmath>
 #include "autograd/graph.h"
 #include "ops/broadcast.h"
+#include "ops/fast_math.h"
 #include "ops/loops.h"
 #include "ops/softmax_row.h"
 
@@ -34,7 +35,7 @@ static void for_each_row(const Shape& shape, F&& f) {
 // softmax (or log-softmax when take_log) of every row; the row rules are in ops/softmax_row.h.
 static Tensor softmax_forward(const char* op, const Tensor& x, const Tensor& excluded, bool take_log) {
   const int64_t C = x.size(-1);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor out = Tensor::uninitialized(x.shape(), x.dtype());
   dispatch_float(x.dtype(), op, [&](auto zero) {
     using T = decltype(zero);
     const T* px = x.data<T>();
@@ -58,7 +59,7 @@ Tensor softmax(const Tensor& x_in, const Tensor& mask) {
   Tensor p = softmax_forward("softmax", x, dense_mask("softmax", x, mask), false);
   // excluded entries have p = 0, so dx = p (g - rowsum(g p)) is 0 there without the mask
   return record("softmax", p, {x}, [ps = p.detach()](const Tensor& g, const Needs&) {
-    Tensor dx = Tensor::empty(ps.shape(), ps.dtype());
+    Tensor dx = Tensor::uninitialized(ps.shape(), ps.dtype());
     const int64_t C = ps.size(-1);
     dispatch_float(ps.dtype(), "softmax", [&](auto zero) {
       using T = decltype(zero);
@@ -77,7 +78,7 @@ Tensor log_softmax(const Tensor& x_in, const Tensor& mask) {
   Tensor l = softmax_forward("log_softmax", x, excluded, true);
   // dx = g - p rowsum(g) over kept entries only; excluded entries and empty rows get 0
   return record("log_softmax", l, {x}, [ls = l.detach(), excluded](const Tensor& g, const Needs&) {
-    Tensor dx = Tensor::empty(ls.shape(), ls.dtype());
+    Tensor dx = Tensor::uninitialized(ls.shape(), ls.dtype());
     const int64_t C = ls.size(-1);
     dispatch_float(ls.dtype(), "log_softmax", [&](auto zero) {
       using T = decltype(zero);
@@ -89,7 +90,7 @@ Tensor log_softmax(const Tensor& x_in, const Tensor& mask) {
         T total = 0;
         for (int64_t j = o; j < o + C; ++j)
           if (kept(j)) total += pg[j];
-        for (int64_t j = o; j < o + C; ++j) pd[j] = kept(j) ? pg[j] - std::exp(pl[j]) * total : T(0);
+        for (int64_t j = o; j < o + C; ++j) pd[j] = kept(j) ? pg[j] - fast_exp(pl[j]) * total : T(0);
       });
     });
     return Grads{dx};

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include "ops/fast_math.h"
+#include "ops/loops.h"
 
 namespace dl {
 
@@ -22,23 +24,21 @@ void softmax_row(const T* x, int64_t C, Kept kept, bool take_log, T* out) {
     std::fill(out, out + C, T(0));
     return;
   }
-  if (take_log) {  // subtracting the row max keeps every exponent <= 0: no overflow
-    T total = 0;
-    for (int64_t j = 0; j < C; ++j) total += kept(j) ? std::exp(x[j] - mx) : T(0);
+  // subtracting the row max keeps every exponent <= 0: no overflow (and fast_exp's domain)
+  if (take_log) {
+    const T total = lane_sum<T>(C, [&](int64_t j) { return kept(j) ? fast_exp(x[j] - mx) : T(0); });
     const T log_total = std::log(total);
     for (int64_t j = 0; j < C; ++j) out[j] = kept(j) ? x[j] - mx - log_total : -inf;
     return;
   }
-  T total = 0;
-  for (int64_t j = 0; j < C; ++j) total += (out[j] = kept(j) ? std::exp(x[j] - mx) : T(0));
-  const T inv = T(1) / total;
+  for (int64_t j = 0; j < C; ++j) out[j] = kept(j) ? fast_exp(x[j] - mx) : T(0);
+  const T inv = T(1) / lane_sum<T>(C, [&](int64_t j) { return out[j]; });
   for (int64_t j = 0; j < C; ++j) out[j] *= inv;
 }
 
 template <class T>
 void softmax_row_backward(const T* p, const T* g, int64_t C, T* dx) {
-  T dot = 0;
-  for (int64_t j = 0; j < C; ++j) dot += g[j] * p[j];
+  const T dot = lane_sum<T>(C, [&](int64_t j) { return g[j] * p[j]; });
   for (int64_t j = 0; j < C; ++j) dx[j] = p[j] * (g[j] - dot);
 }
 

@@ -10,7 +10,7 @@ namespace dl {
 template <class Fwd, class Bwd>
 Tensor map_unary(const char* op, const Tensor& x_in, Fwd fwd, Bwd bwd) {
   Tensor x = x_in.contiguous();
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  Tensor y = Tensor::uninitialized(x.shape(), x.dtype());
   dispatch_float(x.dtype(), op, [&](auto zero) {
     using T = decltype(zero);
     const T* px = x.data<T>();
@@ -18,7 +18,7 @@ Tensor map_unary(const char* op, const Tensor& x_in, Fwd fwd, Bwd bwd) {
   });
   Tensor xs = x.detach(), ys = y.detach();
   return record(op, y, {x}, [xs, ys, bwd, op](const Tensor& g, const Needs&) {
-    Tensor dx = Tensor::empty(xs.shape(), xs.dtype());
+    Tensor dx = Tensor::uninitialized(xs.shape(), xs.dtype());
     dispatch_float(xs.dtype(), op, [&](auto zero) {
       using T = decltype(zero);
       const T *px = xs.data<T>(), *py = ys.data<T>(), *pg = g.data<T>();
