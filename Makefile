@@ -3,6 +3,8 @@
 # make test      install missing Debian packages, build, run the Catch2 suite
 # make bench     the training-step benchmark of spec/bench.md, every model and size
 # make sanitize  the suite under ASan + UBSan + LeakSanitizer
+# make fuzz      libFuzzer on the checkpoint and config loaders, FUZZ_SECONDS each
+# make leakcheck valgrind memcheck over a 100-step training run
 # make -j2       build the library, the tests and every program in examples/
 CXX      ?= g++
 BUILD    ?= build
@@ -23,7 +25,7 @@ EX_LIB    := $(BUILD)/libexamples.a
 TEST_BIN  := $(BUILD)/run_tests
 EXAMPLES  := $(patsubst examples/%.cpp,$(BUILD)/bin/%,$(wildcard examples/*.cpp))
 
-.PHONY: all deps test build-tests demo bench sanitize clean
+.PHONY: all deps test build-tests demo bench sanitize fuzz leakcheck clean
 all: $(LIB) $(TEST_BIN) $(EXAMPLES)
 
 deps:
@@ -70,6 +72,28 @@ sanitize: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-sanitize OPT="$(SAN_OPT)" build-sanitize/run_tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=tests/lsan.supp OPENBLAS_NUM_THREADS=1 ./build-sanitize/run_tests $(TESTS)
+
+# libFuzzer (clang) on the checkpoint loader and the model-config loader; new inputs go to
+# build-fuzz/corpus/<target>, a crashing input to build-fuzz/crash-*.
+FUZZ_OPT     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 60
+fuzz:
+	@DEPS_EXTRA=clang ./scripts/deps.sh
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-fuzz CXX=clang++ OPT="$(FUZZ_OPT) -fsanitize=fuzzer-no-link" build-fuzz/libdl.a
+	@set -e; for t in safetensors config; do \
+	  clang++ -std=c++17 $(FUZZ_OPT) -fsanitize=fuzzer -I. tests/fuzz/fuzz_$$t.cpp build-fuzz/libdl.a $(LDLIBS) -o build-fuzz/fuzz_$$t; \
+	  mkdir -p build-fuzz/corpus/$$t; \
+	  ./build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -artifact_prefix=build-fuzz/ \
+	    build-fuzz/corpus/$$t tests/fuzz/corpus/$$t; \
+	done
+
+# valgrind memcheck over a 100-step training run; built without -march=native (valgrind cannot
+# run AVX-512)
+leakcheck:
+	@DEPS_EXTRA=valgrind ./scripts/deps.sh
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-valgrind OPT="-O1 -g" build-valgrind/bin/train_steps
+	DL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+	  --suppressions=tests/valgrind.supp --error-exitcode=1 build-valgrind/bin/train_steps --steps 100
 
 clean:
 	rm -rf $(BUILD) build-*

@@ -145,8 +145,8 @@ AttentionKind parse_attention_kind(const std::string& name) {
 void AttentionConfig::validate(int64_t d) const {
   const char* op = "AttentionConfig";
   if (kind == AttentionKind::Dual) {
-    DL_CHECK(n_sa >= 0 && n_ra >= 0 && n_sa + n_ra > 0, op,
-             "dual attention needs n_sa, n_ra >= 0 and n_sa + n_ra > 0, got n_sa " + std::to_string(n_sa) +
+    DL_CHECK(n_sa >= 0 && n_ra >= 0 && n_sa <= d && n_ra <= d && n_sa + n_ra > 0, op,
+             "dual attention needs 0 <= n_sa, n_ra <= d and n_sa + n_ra > 0, got n_sa " + std::to_string(n_sa) +
                  ", n_ra " + std::to_string(n_ra));
     DL_CHECK(n_relations >= 0 && rel_dim >= 0, op,
              "n_relations and rel_dim must not be negative (0 means the default), got " +

@@ -1,5 +1,6 @@
 #include "examples/common/dataset.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -82,7 +83,7 @@ static Tensor dense(const std::vector<T>& values, const Shape& shape) {
   Tensor t = Tensor::empty(shape, dtype_of<T>());
   DL_CHECK(static_cast<int64_t>(values.size()) == t.numel(), "make_tensor",
            std::to_string(values.size()) + " values do not fill shape " + shape_str(shape));
-  std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
+  std::copy(values.begin(), values.end(), static_cast<T*>(t.raw_data()));  // memcpy(null, ...) is UB
   return t;
 }
 
