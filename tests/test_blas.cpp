@@ -4,13 +4,9 @@
 #include "ops/blas.h"
 
 using namespace dl;
+using namespace dl::testing;
 
 namespace {
-
-struct ThreadCountGuard {
-  int previous = num_threads();
-  ~ThreadCountGuard() { set_num_threads(previous); }
-};
 
 // A deterministic, not too regular fill.
 std::vector<double> fill(int64_t n, int seed) {

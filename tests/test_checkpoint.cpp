@@ -17,28 +17,6 @@ using namespace dl::testing;
 
 namespace {
 
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/dl_checkpoint_XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    for (const std::string& f : files()) std::remove((path + "/" + f).c_str());
-    rmdir(path.c_str());
-  }
-  std::vector<std::string> files() const {
-    std::vector<std::string> out;
-    DIR* d = opendir(path.c_str());
-    while (dirent* e = readdir(d))
-      if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) out.push_back(e->d_name);
-    closedir(d);
-    return out;
-  }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-  std::string path;
-};
-
 struct Net : Module {
   explicit Net(Generator& gen) {
     fc = register_module("fc", std::make_shared<Linear>(3, 2, gen));

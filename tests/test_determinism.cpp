@@ -10,11 +10,6 @@ using namespace dl::testing;
 
 namespace {
 
-struct ThreadCountGuard {
-  int previous = num_threads();
-  ~ThreadCountGuard() { set_num_threads(previous); }
-};
-
 struct Trace {
   std::vector<double> losses;      // one per step, exactly as computed (float32 widened)
   std::map<std::string, Tensor> weights;

@@ -111,23 +111,6 @@ void require_identical(const Tensor& a, const Tensor& b) {
   REQUIRE(a.to_vector() == b.to_vector());
 }
 
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/dl_models_XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    for (const std::string& f : made) std::remove(f.c_str());
-    rmdir(path.c_str());
-  }
-  std::string file(const std::string& name) {
-    made.push_back(path + "/" + name);
-    return made.back();
-  }
-  std::string path;
-  std::vector<std::string> made;
-};
 
 }  // namespace
 

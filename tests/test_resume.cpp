@@ -98,27 +98,6 @@ void resume(Run& r, const std::string& path) {
   r.last_loss = std::strtod(info.metadata.at("loss").c_str(), nullptr);
 }
 
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/dl_resume_XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    for (const std::string& f : files()) std::remove((*this / f).c_str());
-    rmdir(path.c_str());
-  }
-  std::vector<std::string> files() const {
-    std::vector<std::string> out;
-    DIR* d = opendir(path.c_str());
-    while (dirent* e = readdir(d))
-      if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) out.push_back(e->d_name);
-    closedir(d);
-    return out;
-  }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-  std::string path;
-};
 
 // Starts this binary's [resume_child] test in dir and returns once it has loaded its checkpoint
 // and begins to train (or has died). Its stdout (the Catch2 summary) is discarded, its stderr

@@ -7,12 +7,6 @@ using namespace dl::testing;
 
 namespace {
 
-// Restores the thread count when the test ends, pass or fail.
-struct ThreadCountGuard {
-  int previous = num_threads();
-  ~ThreadCountGuard() { set_num_threads(previous); }
-};
-
 struct Result {
   std::vector<double> out;
   std::vector<std::vector<double>> grads;  // one per input

@@ -1,10 +1,17 @@
 // Shared test helpers: float64 inputs, gradient checks that fail the test, value comparisons.
 #pragma once
 #include <catch2/catch.hpp>
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
 #include <vector>
 #include "autograd/gradcheck.h"
+#include "autograd/parallel.h"
 #include "ops/ops.h"
 
 namespace dl::testing {
@@ -43,5 +50,37 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
   for (size_t i = 0; i < x.size(); ++i) m = std::max(m, std::fabs(x[i] - y[i]));
   return m;
 }
+
+// Restores the thread count when a test ends, pass or fail.
+struct ThreadCountGuard {
+  int previous = num_threads();
+  ~ThreadCountGuard() { set_num_threads(previous); }
+};
+
+// A fresh folder under /tmp, removed with every file in it when the test ends.
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/dl_test_XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() {
+    for (const std::string& f : files()) std::remove((*this / f).c_str());
+    rmdir(path.c_str());
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::vector<std::string> files() const {
+    std::vector<std::string> out;
+    DIR* d = opendir(path.c_str());
+    while (dirent* e = readdir(d))
+      if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) out.push_back(e->d_name);
+    closedir(d);
+    return out;
+  }
+  std::string operator/(const std::string& name) const { return path + "/" + name; }
+  std::string file(const std::string& name) const { return *this / name; }
+  std::string path;
+};
 
 }  // namespace dl::testing
