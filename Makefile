@@ -78,7 +78,7 @@ sanitize: deps
 FUZZ_OPT     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60
 fuzz:
-	@DEPS_EXTRA=clang ./scripts/deps.sh
+	@DEPS_EXTRA="clang libclang-rt-14-dev" ./scripts/deps.sh
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-fuzz CXX=clang++ OPT="$(FUZZ_OPT) -fsanitize=fuzzer-no-link" build-fuzz/libdl.a
 	@set -e; for t in safetensors config; do \
 	  clang++ -std=c++17 $(FUZZ_OPT) -fsanitize=fuzzer -I. tests/fuzz/fuzz_$$t.cpp build-fuzz/libdl.a $(LDLIBS) -o build-fuzz/fuzz_$$t; \
