@@ -8,7 +8,7 @@
 # make -j2       build the library, the tests and every program in examples/
 CXX      ?= g++
 BUILD    ?= build
-OPT      ?= -O2 -march=native
+OPT      ?= -O3 -march=native
 CXXFLAGS += -std=c++17 $(OPT) -Wall -Wextra -fno-fast-math
 CPPFLAGS += -I. -MMD -MP
 LDLIBS   += -lopenblas -ltbb -lpthread

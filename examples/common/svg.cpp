@@ -395,8 +395,9 @@ struct Rgb {
 Rgb rgb(uint32_t hex) { return {double(hex >> 16), double((hex >> 8) & 0xff), double(hex & 0xff)}; }
 
 std::string hex(Rgb c) {
+  const auto channel = [](double v) { return static_cast<unsigned>(std::clamp(std::lround(v), 0L, 255L)); };
   char buf[8];
-  std::snprintf(buf, sizeof buf, "#%02x%02x%02x", int(std::lround(c.r)), int(std::lround(c.g)), int(std::lround(c.b)));
+  std::snprintf(buf, sizeof buf, "#%02x%02x%02x", channel(c.r), channel(c.g), channel(c.b));
   return buf;
 }
 
