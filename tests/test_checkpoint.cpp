@@ -1,4 +1,5 @@
 #include "tests/testing.h"
+#include "tests/bitwise.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -35,16 +36,6 @@ void train_steps(Net& net, Optimizer& opt, int steps) {
     Tensor loss = mean(pow(net.forward(x) - 0.3, 2.0)) + mean(pow(net.fc->weight, 2.0));
     loss.backward();
     opt.step();
-  }
-}
-
-void require_bitwise(const std::map<std::string, Tensor>& a, const std::map<std::string, Tensor>& b) {
-  REQUIRE(a.size() == b.size());
-  for (const auto& [name, t] : a) {
-    INFO(name);
-    const Tensor& u = b.at(name);
-    REQUIRE(t.str() == u.str());
-    REQUIRE(std::memcmp(t.raw_data(), u.raw_data(), t.numel() * dtype_size(t.dtype())) == 0);
   }
 }
 

@@ -9,6 +9,7 @@
 // The killed run is this test binary re-executed (fork + exec of /proc/self/exe) with the hidden
 // test case [resume_child]; a fresh process avoids forking a live thread pool.
 #include "tests/testing.h"
+#include "tests/bitwise.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -128,16 +129,6 @@ pid_t spawn_child(const std::string& dir) {
   close(ready[0]);
   REQUIRE(pid > 0);
   return pid;
-}
-
-void require_bitwise(const std::map<std::string, Tensor>& a, const std::map<std::string, Tensor>& b) {
-  REQUIRE(a.size() == b.size());
-  for (const auto& [name, t] : a) {
-    INFO(name);
-    const Tensor& u = b.at(name);
-    REQUIRE(t.str() == u.str());
-    REQUIRE(std::memcmp(t.raw_data(), u.raw_data(), t.numel() * dtype_size(t.dtype())) == 0);
-  }
 }
 
 }  // namespace
