@@ -23,8 +23,7 @@ Tensor Linear::forward(const Tensor& x) const {
   DL_CHECK(x.dim() >= 1 && x.size(-1) == in_features, "Linear",
            "expected input (..., " + std::to_string(in_features) + "), got " + x.str());
   if (x.dim() == 1) return reshape(forward(reshape(x, {1, in_features})), {out_features});
-  Tensor y = matmul(x, weight, false, true);  // (..., out)
-  return bias.defined() ? y + bias : y;
+  return bias.defined() ? linear(x, weight, bias) : matmul(x, weight, false, true);  // (..., out)
 }
 
 }  // namespace dl

@@ -12,7 +12,12 @@ constexpr double kSqrt2OverPi = 0.79788456080286535588;  // sqrt(2 / pi)
 constexpr double kGeluCubic = 0.044715;
 
 // The scalar functions, templated so float stays float (std::erf(float) is erff).
-template <class T> static T sigmoid_of(T x) { return T(1) / (T(1) + std::exp(-x)); }
+// sigmoid through e = exp(-|x|) <= 1, which fast_exp takes and which never overflows:
+// x >= 0: 1 / (1 + e),  x < 0: e / (1 + e)
+template <class T> static T sigmoid_of(T x) {
+  const T e = fast_exp(-std::fabs(x));
+  return (x >= 0 ? T(1) : e) / (T(1) + e);
+}
 // (fast_erf and fast_exp vectorize for float and are libm's for double: ops/fast_math.h)
 template <class T> static T normal_cdf(T x) { return T(0.5) * (T(1) + fast_erf(x * T(kInvSqrt2))); }
 template <class T> static T normal_pdf(T x) { return T(kInvSqrt2Pi) * fast_exp(T(-0.5) * x * x); }
@@ -48,7 +53,6 @@ Tensor silu(const Tensor& x) {
 }
 
 Tensor sigmoid(const Tensor& x) {
-  // 1 / (1 + e^-x) is safe at both ends: e^-x overflows to inf for x << 0 and the result is 0
   return map_unary("sigmoid", x, [](auto v) { return sigmoid_of(v); },
                    [](auto, auto s, auto g) { return g * s * (1 - s); });
 }

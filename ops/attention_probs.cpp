@@ -29,7 +29,7 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const AttentionMask& ma
   check_qk(q, k);
   const int64_t B = q.size(0), H = q.size(1), T_ = q.size(2), S = k.size(2), dh = q.size(3);
   mask.check("attention_probs", B, S);
-  Tensor P = Tensor::empty({B, H, T_, S}, q.dtype());  // (B, H, T, S)
+  Tensor P = Tensor::uninitialized({B, H, T_, S}, q.dtype());  // (B, H, T, S)
   dispatch_float(q.dtype(), "attention_probs", [&](auto zero) {
     using T = decltype(zero);
     const T *pq = q.data<T>(), *pk = k.data<T>();
@@ -58,8 +58,8 @@ void attention_probs_backward(const Tensor& dP, const Tensor& P, const Tensor& q
   const int64_t B = q.size(0), H = q.size(1), T_ = q.size(2), S = k.size(2), dh = q.size(3);
   DL_CHECK(dP.shape() == P.shape() && P.shape() == (Shape{B, H, T_, S}), "attention_probs_backward",
            "dP " + dP.str() + " and P " + P.str() + " must be (B, H, T, S) for q " + q.str());
-  dq = Tensor::empty(q.shape(), q.dtype());
-  dk = Tensor::empty(k.shape(), k.dtype());
+  dq = Tensor::uninitialized(q.shape(), q.dtype());
+  dk = Tensor::uninitialized(k.shape(), k.dtype());
   dispatch_float(q.dtype(), "attention_probs_backward", [&](auto zero) {
     using T = decltype(zero);
     const T *pq = q.data<T>(), *pk = k.data<T>(), *pp = P.data<T>(), *pdp = dP.data<T>();

@@ -21,12 +21,11 @@ static Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, F
     T* po = out.data<T>();
     const bool dense = a.is_contiguous() && b.is_contiguous();
     if (dense && a.shape() == b.shape()) {
-      map_dense(out.numel(), po, [&](int64_t i) { return f(pa[i], pb[i]); });
+      map_dense_arrays(out.numel(), po, f, pa, pb);
     } else if (dense && a.shape() == shape && is_trailing(b.shape(), shape) && b.numel() > 0) {
       const int64_t n = b.numel();
       parallel_for(0, out.numel() / n, std::max<int64_t>(1, kElementGrain / n), [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r)
-          for (int64_t j = 0; j < n; ++j) po[r * n + j] = f(pa[r * n + j], pb[j]);
+        for (int64_t r = r0; r < r1; ++r) chunk_map(n, po + r * n, f, pa + r * n, pb);
       });
     } else {
       broadcast_loop(shape, broadcast_strides(a, shape, op), broadcast_strides(b, shape, op),

@@ -22,7 +22,7 @@ Tensor mix_probs(const Tensor& P1, const Tensor& P2, const std::vector<double>& 
                  const std::vector<double>& b) {
   check_mix("mix_probs", P1, P2, a, b);
   const int64_t H = P1.size(1), n = P1.size(2) * P1.size(3);  // n: entries of one (T, S) matrix
-  Tensor A = Tensor::empty(P1.shape(), P1.dtype());            // (B, H, T, S)
+  Tensor A = Tensor::uninitialized(P1.shape(), P1.dtype());            // (B, H, T, S)
   dispatch_float(P1.dtype(), "mix_probs", [&](auto zero) {
     using T = decltype(zero);
     const T *p1 = P1.data<T>(), *p2 = P2.data<T>();
@@ -44,8 +44,8 @@ void mix_probs_backward(const Tensor& dA, const Tensor& P1, const Tensor& P2,
   DL_CHECK(dA.shape() == P1.shape() && dA.is_contiguous(), "mix_probs_backward",
            "dA " + dA.str() + " must match P1 " + P1.str());
   const int64_t H = P1.size(1), BH = P1.size(0) * H, n = P1.size(2) * P1.size(3);
-  dP1 = Tensor::empty(P1.shape(), P1.dtype());  // (B, H, T, S)
-  dP2 = Tensor::empty(P1.shape(), P1.dtype());  // (B, H, T, S)
+  dP1 = Tensor::uninitialized(P1.shape(), P1.dtype());  // (B, H, T, S)
+  dP2 = Tensor::uninitialized(P1.shape(), P1.dtype());  // (B, H, T, S)
   // one partial sum per (b, h), added over b afterwards in a fixed order (determinism)
   std::vector<double> part1(BH), part2(BH);
   dispatch_float(P1.dtype(), "mix_probs_backward", [&](auto zero) {
@@ -78,7 +78,7 @@ void mix_probs_backward(const Tensor& dA, const Tensor& P1, const Tensor& P2,
 // x (B, H, T, dh) times w^h or (w^h)^T per head, w (H, dh, dh): (B, H, T, dh).
 static Tensor per_head_matmul(const Tensor& x, const Tensor& w, bool trans_w) {
   const int64_t H = x.size(1), T_ = x.size(2), dh = x.size(3);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());  // (B, H, T, dh)
+  Tensor out = Tensor::uninitialized(x.shape(), x.dtype());  // (B, H, T, dh)
   dispatch_float(x.dtype(), "gpam_attention", [&](auto zero) {
     using T = decltype(zero);
     const T *px = x.data<T>(), *pw = w.data<T>();
@@ -113,7 +113,7 @@ static Tensor per_head_weight_grad(const Tensor& x, const Tensor& g) {
 }
 
 static Tensor relu_kernel(const Tensor& x) {
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor out = Tensor::uninitialized(x.shape(), x.dtype());
   dispatch_float(x.dtype(), "gpam_attention", [&](auto zero) {
     using T = decltype(zero);
     const T* px = x.data<T>();

@@ -27,7 +27,7 @@ static void check_values(const char* op, const Tensor& A, const Tensor& v) {
 Tensor attention_values(const Tensor& A, const Tensor& v) {
   check_values("attention_values", A, v);
   const int64_t BH = v.size(0) * v.size(1), T_ = A.size(2), S = v.size(2), dv = v.size(3);
-  Tensor out = Tensor::empty({v.size(0), v.size(1), T_, dv}, v.dtype());  // (B, H, T, dv)
+  Tensor out = Tensor::uninitialized({v.size(0), v.size(1), T_, dv}, v.dtype());  // (B, H, T, dv)
   dispatch_float(v.dtype(), "attention_values", [&](auto zero) {
     using T = decltype(zero);
     batched_gemm<T>(BH, false, false, T_, dv, S, T(1), A.data<T>(), S, T_ * S, v.data<T>(), dv,
@@ -45,12 +45,12 @@ void attention_values_backward(const Tensor& dO, const Tensor& A, const Tensor& 
   dispatch_float(v.dtype(), "attention_values_backward", [&](auto zero) {
     using T = decltype(zero);
     if (grad_A) {
-      *grad_A = Tensor::empty(A.shape(), A.dtype());  // (B, H, T, S) = dO V^T
+      *grad_A = Tensor::uninitialized(A.shape(), A.dtype());  // (B, H, T, S) = dO V^T
       batched_gemm<T>(BH, false, true, T_, S, dv, T(1), dO.data<T>(), dv, T_ * dv, v.data<T>(), dv,
                       S * dv, T(0), grad_A->data<T>(), S, T_ * S);
     }
     if (grad_v) {
-      *grad_v = Tensor::empty(v.shape(), v.dtype());  // (B, H, S, dv) = A^T dO
+      *grad_v = Tensor::uninitialized(v.shape(), v.dtype());  // (B, H, S, dv) = A^T dO
       batched_gemm<T>(BH, true, false, S, dv, T_, T(1), A.data<T>(), S, T_ * S, dO.data<T>(), dv,
                       T_ * dv, T(0), grad_v->data<T>(), dv, S * dv);
     }

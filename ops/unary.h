@@ -13,16 +13,15 @@ Tensor map_unary(const char* op, const Tensor& x_in, Fwd fwd, Bwd bwd) {
   Tensor y = Tensor::uninitialized(x.shape(), x.dtype());
   dispatch_float(x.dtype(), op, [&](auto zero) {
     using T = decltype(zero);
-    const T* px = x.data<T>();
-    map_dense(x.numel(), y.data<T>(), [&](int64_t i) { return static_cast<T>(fwd(px[i])); });
+    map_dense_arrays(x.numel(), y.data<T>(), fwd, x.data<T>());
   });
   Tensor xs = x.detach(), ys = y.detach();
   return record(op, y, {x}, [xs, ys, bwd, op](const Tensor& g, const Needs&) {
     Tensor dx = Tensor::uninitialized(xs.shape(), xs.dtype());
     dispatch_float(xs.dtype(), op, [&](auto zero) {
       using T = decltype(zero);
-      const T *px = xs.data<T>(), *py = ys.data<T>(), *pg = g.data<T>();
-      map_dense(xs.numel(), dx.data<T>(), [&](int64_t i) { return static_cast<T>(bwd(px[i], py[i], pg[i])); });
+      map_dense_arrays(xs.numel(), dx.data<T>(), bwd,
+                       xs.data<T>(), ys.data<T>(), g.data<T>());
     });
     return Grads{dx};
   });

@@ -431,8 +431,8 @@ std::vector<Case> module_rows() {
   auto lin = std::make_shared<Linear>(3, 2, gen);
   rows.push_back(fails("Linear: in_features 4 for 3", [=] { return lin->forward(input({2, 4})); }, "Linear"));
   rows.push_back(fails("Linear: rank 0", [=] { return lin->forward(input({})); }, "Linear"));
-  rows.push_back(fails("Linear: float64 input", [=] { return lin->forward(Tensor::ones({2, 3}, DType::F64)); }, "matmul"));
-  rows.push_back(fails("Linear: int32 input", [=] { return lin->forward(ints({2, 3})); }, "matmul"));
+  rows.push_back(fails("Linear: float64 input", [=] { return lin->forward(Tensor::ones({2, 3}, DType::F64)); }, "linear"));
+  rows.push_back(fails("Linear: int32 input", [=] { return lin->forward(ints({2, 3})); }, "linear"));
   rows.push_back(works("Linear: empty batch", [=] { return lin->forward(input({0, 3})); }, shape_is({0, 2})));
   rows.push_back(works("Linear: rank 1", [=] { return lin->forward(input({3})); }, shape_is({2})));
   rows.push_back(works("Linear: NaN propagates", [=] { return lin->forward(with({2, 3}, 0, kNaN)); }, has_nan));
@@ -468,7 +468,7 @@ std::vector<Case> module_rows() {
   rows.push_back(fails("MultiHeadAttention: rank 2 x", [=] { return mha->forward(input({3, 4}), input({3, 4})); }, "MultiHeadAttention"));
   rows.push_back(fails("MultiHeadAttention: width 3", [=] { return mha->forward(input({2, 3, 3}), y); }, "MultiHeadAttention"));
   rows.push_back(fails("MultiHeadAttention: batch of y differs", [=] { return mha->forward(x, rnd({3, 5, 4})); }, "MultiHeadAttention"));
-  rows.push_back(fails("MultiHeadAttention: float64 x", [=] { return mha->forward(Tensor::ones({2, 3, 4}, DType::F64), y); }, "matmul"));
+  rows.push_back(fails("MultiHeadAttention: float64 x", [=] { return mha->forward(Tensor::ones({2, 3, 4}, DType::F64), y); }, "linear"));
   rows.push_back(fails("MultiHeadAttention: padding (2, 3) for S = 5", [=] { return mha->forward(x, y, padding(Tensor::from_bools(std::vector<bool>(6, false), {2, 3}))); }, "scaled_dot_product_attention"));
   rows.push_back(works("MultiHeadAttention: T = 0", [=] { return mha->forward(rnd({2, 0, 4}), y); }, shape_is({2, 0, 4})));
   rows.push_back(works("MultiHeadAttention: S = 0 is attention to nothing", [=] { return mha->forward(x, rnd({2, 0, 4})); }, shape_is({2, 3, 4})));
