@@ -9,7 +9,7 @@ static void add_dense(const Tensor& a, const Tensor& b, const Tensor& out) {
   DL_CHECK(a.shape() == b.shape() && a.dtype() == b.dtype(), "gradient accumulation",
            "cannot add " + a.str() + " and " + b.str());
   const Tensor x = a.contiguous(), y = b.contiguous();
-  dispatch_float(a.dtype(), "gradient accumulation", [&](auto zero) {
+  dispatch_float(a, "gradient accumulation", [&](auto zero) {
     using T = decltype(zero);
     const T *px = x.data<T>(), *py = y.data<T>();
     T* po = out.data<T>();

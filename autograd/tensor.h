@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 #include "autograd/dtype.h"
 #include "autograd/error.h"
@@ -131,5 +132,12 @@ class Tensor {
 
 // A view of t's storage with the given shape, strides and offset (no copy, not recorded).
 Tensor make_view(const Tensor& t, const Shape& shape, const Shape& strides, int64_t offset);
+
+// dispatch_float on a tensor's dtype; an error names the tensor's dtype and shape.
+template <class F>
+decltype(auto) dispatch_float(const Tensor& t, const char* op, F&& f) {
+  DL_CHECK(is_floating(t.dtype()), op, "expected a float32 or float64 tensor, got " + t.str());
+  return dispatch_float(t.dtype(), op, std::forward<F>(f));
+}
 
 }  // namespace dl

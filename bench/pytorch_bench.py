@@ -13,8 +13,9 @@ bench's format, with "pytorch" first:
   /usr/bin/python3 bench/pytorch_bench.py                 every model and size, each at its best setting
 
 With "all" or threads 0, each run is a child process (peak RSS and OPENBLAS_NUM_THREADS are per
-process) and the settings tried are (threads, blas threads) = (1, 1), (2, 1), (2, 2); the line of
-the fastest is printed, the others go to stderr. MFU is against torch.mm's sgemm peak on a 2048^3
+process) and the settings tried are (threads, blas threads) = (1, 1), (2, 1), (2, 2), each run
+--repeat times (3) as the C++ bench does; the median run of each setting is kept, the line of the
+fastest setting is printed, every run goes to stderr. MFU is against torch.mm's sgemm peak on a 2048^3
 product at the run's setting. Debian's python3-torch 1.13 (apt-get install -y python3-torch); never
 a dependency of the build or the tests.
 """
@@ -199,6 +200,10 @@ def run_here(args):
           f"peak_rss_mb={rss:.1f} params={params} gflops={gflops:.1f} mfu={gflops / peak:.3f}", flush=True)
 
 
+def ms_per_step(line):
+    return float(line.split("ms_per_step=")[1].split()[0])
+
+
 def run_all(args):
     models = ["transformer", "dat", "gpam"] if args.model == "all" else [args.model]
     configs = ["S", "M", "L"] if args.config == "all" else [args.config]
@@ -208,11 +213,14 @@ def run_all(args):
             best, best_ms = None, math.inf
             for threads, blas in settings:
                 env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas), OMP_NUM_THREADS=str(threads))
-                out = subprocess.run([sys.executable, __file__, "--model", m, "--config", c, "--threads",
-                                      str(threads), "--warmup", str(args.warmup), "--steps", str(args.steps)],
-                                     env=env, check=True, capture_output=True, text=True).stdout
-                sys.stderr.write(out)
-                ms = float(out.split("ms_per_step=")[1].split()[0])
+                runs = []
+                for _ in range(args.repeat):
+                    out = subprocess.run([sys.executable, __file__, "--model", m, "--config", c, "--threads",
+                                          str(threads), "--warmup", str(args.warmup), "--steps", str(args.steps)],
+                                         env=env, check=True, capture_output=True, text=True).stdout
+                    sys.stderr.write(out)
+                    runs.append((ms_per_step(out), out))
+                ms, out = sorted(runs)[len(runs) // 2]  # the median run
                 if ms < best_ms:
                     best, best_ms = out, ms
             print(best, end="", flush=True)
@@ -227,6 +235,8 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--peak", type=float, default=0, help="sgemm GFLOP/s for the MFU (0: measure it)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="with all or threads 0: runs per setting, the median run is kept")
     args = p.parse_args()
     if args.model == "all" or args.config == "all" or args.threads == 0:
         run_all(args)

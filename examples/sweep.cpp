@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   for (const char* flag : {"--model", "--train-size", "--seed", "--load", "--eval-only"})
     app.remove_option(app.get_option(flag));
   app.add_option("--sizes", sweep.train_sizes, "training sizes")->delimiter(',')->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(dl::cli::Positive);
   app.add_option("--models", sweep.models, "model kinds")->delimiter(',')->capture_default_str()
       ->check(CLI::IsMember({"transformer", "dat", "gpam"}));
   app.add_option("--seeds", sweep.seeds, "seeds")->delimiter(',')->capture_default_str();

@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   cli::CommonFlags flags;
   int steps = 100;
   std::string attention = "transformer", checkpoint;
-  app.add_option("--steps", steps, "training steps")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--steps", steps, "training steps")->capture_default_str()->check(cli::Positive);
   app.add_option("--attention", attention, "transformer, dat or gpam")
       ->capture_default_str()
       ->check(CLI::IsMember({"transformer", "dat", "gpam"}));

@@ -61,13 +61,12 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state, int6
   steps_ = step_count;
 }
 
-// Runs f(i) for every element index of an n-element parameter. Elementwise, so the chunking
-// never changes a result.
+// Runs body(lo, hi) over chunks of an n-element parameter. Elementwise, so the chunking never
+// changes a result. The bodies take their arrays as restrict parameters: through captured
+// pointers GCC cannot prove w, m, v and g apart and leaves the loop scalar.
 template <class F>
-static void for_each_element(int64_t n, F&& f) {
-  parallel_for(0, n, kElementGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) f(i);
-  });
+static void for_each_chunk(int64_t n, F&& body) {
+  parallel_for(0, n, kElementGrain, body);
 }
 
 SGD::SGD(NamedTensors params, SGDOptions o) : Optimizer(std::move(params), o.lr), options(o) {
@@ -75,21 +74,30 @@ SGD::SGD(NamedTensors params, SGDOptions o) : Optimizer(std::move(params), o.lr)
   if (o.momentum != 0.0) add_slot("momentum_buffer");
 }
 
+// d = g + wd w; with momentum: buf = mu buf + d, d = nesterov ? d + mu buf : buf; w -= rate d
+template <class T>
+static void sgd_chunk(int64_t n, T* __restrict w, T* __restrict buf, const T* __restrict g, T wd,
+                      T mu, T rate, bool nesterov) {
+  for (int64_t k = 0; k < n; ++k) {
+    T d = g[k] + wd * w[k];
+    if (buf) {
+      buf[k] = mu * buf[k] + d;
+      d = nesterov ? d + mu * buf[k] : buf[k];
+    }
+    w[k] -= rate * d;
+  }
+}
+
 void SGD::update(size_t i, const Tensor& p, const Tensor& g) {
-  dispatch_float(p.dtype(), "SGD", [&](auto zero) {
+  dispatch_float(p, "SGD", [&](auto zero) {
     using T = decltype(zero);
     T* w = p.data<T>();
     const T* gr = g.data<T>();
     T* buf = options.momentum != 0.0 ? state(i, "momentum_buffer").data<T>() : nullptr;
     const T rate = static_cast<T>(lr()), wd = static_cast<T>(options.weight_decay);
     const T mu = static_cast<T>(options.momentum);
-    for_each_element(p.numel(), [&](int64_t k) {
-      T d = gr[k] + wd * w[k];
-      if (buf) {
-        buf[k] = mu * buf[k] + d;
-        d = options.nesterov ? d + mu * buf[k] : buf[k];
-      }
-      w[k] -= rate * d;
+    for_each_chunk(p.numel(), [&](int64_t lo, int64_t hi) {
+      sgd_chunk(hi - lo, w + lo, buf ? buf + lo : nullptr, gr + lo, wd, mu, rate, options.nesterov);
     });
   });
 }
@@ -103,6 +111,25 @@ Adam::Adam(NamedTensors params, AdamOptions o, bool decoupled)
   add_slot("step", true);
 }
 
+template <class T>
+struct AdamStep {
+  T decay, wd, b1, b2, step_size, bc2_sqrt, eps;
+};
+
+// w *= decay; d = g + wd w; m = b1 m + (1 - b1) d; v = b2 v + (1 - b2) d^2;
+// w -= step_size m / (sqrt(v) / bc2_sqrt + eps)
+template <class T>
+static void adam_chunk(int64_t n, T* __restrict w, T* __restrict m, T* __restrict v,
+                       const T* __restrict g, const AdamStep<T>& c) {
+  for (int64_t k = 0; k < n; ++k) {
+    w[k] *= c.decay;
+    const T d = g[k] + c.wd * w[k];
+    m[k] = c.b1 * m[k] + (1 - c.b1) * d;
+    v[k] = c.b2 * v[k] + (1 - c.b2) * d * d;
+    w[k] -= c.step_size * m[k] / (std::sqrt(v[k]) / c.bc2_sqrt + c.eps);
+  }
+}
+
 void Adam::update(size_t i, const Tensor& p, const Tensor& g) {
   Tensor step_t = state(i, "step");
   const double t = step_t.item() + 1;
@@ -110,7 +137,7 @@ void Adam::update(size_t i, const Tensor& p, const Tensor& g) {
   const double b1 = options.beta1, b2 = options.beta2;
   const double step_size = lr() / (1 - std::pow(b1, t));
   const double bc2_sqrt = std::sqrt(1 - std::pow(b2, t));
-  dispatch_float(p.dtype(), "Adam", [&](auto zero) {
+  dispatch_float(p, "Adam", [&](auto zero) {
     using T = decltype(zero);
     T* w = p.data<T>();
     const T* gr = g.data<T>();
@@ -118,15 +145,9 @@ void Adam::update(size_t i, const Tensor& p, const Tensor& g) {
     T* v = state(i, "exp_avg_sq").data<T>();
     const T wd = static_cast<T>(decoupled_ ? 0.0 : options.weight_decay);
     const T decay = static_cast<T>(decoupled_ ? 1 - lr() * options.weight_decay : 1.0);
-    const T tb1 = static_cast<T>(b1), tb2 = static_cast<T>(b2), eps = static_cast<T>(options.eps);
-    const T ss = static_cast<T>(step_size), bc2 = static_cast<T>(bc2_sqrt);
-    for_each_element(p.numel(), [&](int64_t k) {
-      w[k] *= decay;
-      const T d = gr[k] + wd * w[k];
-      m[k] = tb1 * m[k] + (1 - tb1) * d;
-      v[k] = tb2 * v[k] + (1 - tb2) * d * d;
-      w[k] -= ss * m[k] / (std::sqrt(v[k]) / bc2 + eps);
-    });
+    const AdamStep<T> c{decay, wd, static_cast<T>(b1), static_cast<T>(b2), static_cast<T>(step_size),
+                        static_cast<T>(bc2_sqrt), static_cast<T>(options.eps)};
+    for_each_chunk(p.numel(), [&](int64_t lo, int64_t hi) { adam_chunk(hi - lo, w + lo, m + lo, v + lo, gr + lo, c); });
   });
 }
 
@@ -135,7 +156,7 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   for (const Tensor& p : params) {
     if (!p.grad().defined()) continue;
     const Tensor g = p.grad().contiguous();
-    dispatch_float(g.dtype(), "clip_grad_norm", [&](auto zero) {
+    dispatch_float(g, "clip_grad_norm", [&](auto zero) {
       using T = decltype(zero);
       const T* d = g.data<T>();
       for (int64_t k = 0; k < g.numel(); ++k) sq += static_cast<double>(d[k]) * d[k];

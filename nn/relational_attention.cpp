@@ -43,6 +43,9 @@ RelationalAttention::RelationalAttention(int64_t d_, int64_t n_heads_, Generator
 // sv = s Ws in head layout: (H, 2D+1, dh) for a relative table, else (1 or B, H, T, dh).
 static Tensor symbol_values(const Symbols& symbols, const Linear& wv, int64_t heads) {
   const Tensor& s = symbols.s;
+  DL_CHECK(s.defined() && (s.dim() == 2 || s.dim() == 3), "RelationalAttention",
+           "symbols must be (S, d), (B, S, d) or a (2D+1, d) table, got " +
+               (s.defined() ? s.str() : std::string("none (no SymbolSource output was passed)")));
   if (s.dim() != 2) return split_heads(wv.forward(s), heads);
   Tensor sv = split_heads(wv.forward(reshape(s, {1, s.size(0), s.size(1)})), heads);
   return symbols.relative ? reshape(sv, {heads, s.size(0), sv.size(3)}) : sv;

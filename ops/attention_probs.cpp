@@ -30,7 +30,7 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const AttentionMask& ma
   const int64_t B = q.size(0), H = q.size(1), T_ = q.size(2), S = k.size(2), dh = q.size(3);
   mask.check("attention_probs", B, S);
   Tensor P = Tensor::uninitialized({B, H, T_, S}, q.dtype());  // (B, H, T, S)
-  dispatch_float(q.dtype(), "attention_probs", [&](auto zero) {
+  dispatch_float(q, "attention_probs", [&](auto zero) {
     using T = decltype(zero);
     const T *pq = q.data<T>(), *pk = k.data<T>();
     T* pp = P.data<T>();
@@ -43,8 +43,9 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const AttentionMask& ma
         for (int64_t i = 0; i < T_; ++i) {
           // the same rule as AttentionMask::masked, with the lookups hoisted out of the row
           const int64_t visible = mask.causal ? std::min(S, i + mask.query_offset + 1) : S;
-          auto kept = [&](int64_t j) { return j < visible && !(pad && pad[j]); };
-          softmax_row(p + i * S, S, kept, /*take_log=*/false, p + i * S);
+          auto kept = [&](int64_t j) { return j < visible && !pad[j]; };
+          if (pad) softmax_row(p + i * S, S, kept, /*take_log=*/false, p + i * S);
+          else softmax_prefix_inplace(p + i * S, visible, S);
         }
       }
     });
@@ -60,7 +61,7 @@ void attention_probs_backward(const Tensor& dP, const Tensor& P, const Tensor& q
            "dP " + dP.str() + " and P " + P.str() + " must be (B, H, T, S) for q " + q.str());
   dq = Tensor::uninitialized(q.shape(), q.dtype());
   dk = Tensor::uninitialized(k.shape(), k.dtype());
-  dispatch_float(q.dtype(), "attention_probs_backward", [&](auto zero) {
+  dispatch_float(q, "attention_probs_backward", [&](auto zero) {
     using T = decltype(zero);
     const T *pq = q.data<T>(), *pk = k.data<T>(), *pp = P.data<T>(), *pdp = dP.data<T>();
     T *pdq = dq.data<T>(), *pdk = dk.data<T>();

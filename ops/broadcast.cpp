@@ -44,7 +44,7 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   Tensor out = Tensor::zeros(shape, g.dtype());
   const Shape so = broadcast_strides(out, g.shape(), "sum_to");
   const Shape sg = g.strides();
-  dispatch_float(g.dtype(), "sum_to", [&](auto zero) {
+  dispatch_float(g, "sum_to", [&](auto zero) {
     using T = decltype(zero);
     const T* pg = g.data<T>();
     T* po = out.data<T>();

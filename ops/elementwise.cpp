@@ -15,7 +15,7 @@ static Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, F
   DL_CHECK(a.dtype() == b.dtype(), op, "dtype mismatch between " + a.str() + " and " + b.str());
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor out = Tensor::uninitialized(shape, a.dtype());
-  dispatch_float(a.dtype(), op, [&](auto zero) {
+  dispatch_float(a, op, [&](auto zero) {
     using T = decltype(zero);
     const T *pa = a.data<T>(), *pb = b.data<T>();
     T* po = out.data<T>();

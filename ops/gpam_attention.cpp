@@ -23,7 +23,7 @@ Tensor mix_probs(const Tensor& P1, const Tensor& P2, const std::vector<double>& 
   check_mix("mix_probs", P1, P2, a, b);
   const int64_t H = P1.size(1), n = P1.size(2) * P1.size(3);  // n: entries of one (T, S) matrix
   Tensor A = Tensor::uninitialized(P1.shape(), P1.dtype());            // (B, H, T, S)
-  dispatch_float(P1.dtype(), "mix_probs", [&](auto zero) {
+  dispatch_float(P1, "mix_probs", [&](auto zero) {
     using T = decltype(zero);
     const T *p1 = P1.data<T>(), *p2 = P2.data<T>();
     T* pa = A.data<T>();
@@ -48,7 +48,7 @@ void mix_probs_backward(const Tensor& dA, const Tensor& P1, const Tensor& P2,
   dP2 = Tensor::uninitialized(P1.shape(), P1.dtype());  // (B, H, T, S)
   // one partial sum per (b, h), added over b afterwards in a fixed order (determinism)
   std::vector<double> part1(BH), part2(BH);
-  dispatch_float(P1.dtype(), "mix_probs_backward", [&](auto zero) {
+  dispatch_float(P1, "mix_probs_backward", [&](auto zero) {
     using T = decltype(zero);
     const T *pg = dA.data<T>(), *p1 = P1.data<T>(), *p2 = P2.data<T>();
     T *d1 = dP1.data<T>(), *d2 = dP2.data<T>();
@@ -79,7 +79,7 @@ void mix_probs_backward(const Tensor& dA, const Tensor& P1, const Tensor& P2,
 static Tensor per_head_matmul(const Tensor& x, const Tensor& w, bool trans_w) {
   const int64_t H = x.size(1), T_ = x.size(2), dh = x.size(3);
   Tensor out = Tensor::uninitialized(x.shape(), x.dtype());  // (B, H, T, dh)
-  dispatch_float(x.dtype(), "gpam_attention", [&](auto zero) {
+  dispatch_float(x, "gpam_attention", [&](auto zero) {
     using T = decltype(zero);
     const T *px = x.data<T>(), *pw = w.data<T>();
     T* po = out.data<T>();
@@ -96,7 +96,7 @@ static Tensor per_head_matmul(const Tensor& x, const Tensor& w, bool trans_w) {
 static Tensor per_head_weight_grad(const Tensor& x, const Tensor& g) {
   const int64_t B = x.size(0), H = x.size(1), T_ = x.size(2), dh = x.size(3);
   Tensor dw = Tensor::empty({H, dh, dh}, x.dtype());  // (H, dh, dh)
-  dispatch_float(x.dtype(), "gpam_attention", [&](auto zero) {
+  dispatch_float(x, "gpam_attention", [&](auto zero) {
     using T = decltype(zero);
     const T *px = x.data<T>(), *pg = g.data<T>();
     T* pdw = dw.data<T>();
@@ -114,21 +114,27 @@ static Tensor per_head_weight_grad(const Tensor& x, const Tensor& g) {
 
 static Tensor relu_kernel(const Tensor& x) {
   Tensor out = Tensor::uninitialized(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), "gpam_attention", [&](auto zero) {
+  dispatch_float(x, "gpam_attention", [&](auto zero) {
     using T = decltype(zero);
-    const T* px = x.data<T>();
-    map_dense(x.numel(), out.data<T>(), [&](int64_t i) { return px[i] > 0 ? px[i] : T(0); });
+    map_dense_arrays(x.numel(), out.data<T>(), [](T v) { return v > 0 ? v : T(0); }, x.data<T>());
   });
   return out;
 }
 
+template <class T>
+static void add_relu_grad_chunk(int64_t n, T* __restrict dq, const T* __restrict q, const T* __restrict dR) {
+  for (int64_t i = 0; i < n; ++i) dq[i] += q[i] > 0 ? dR[i] : T(0);
+}
+
 // dq += dR * [q > 0], in place on the fresh gradient dq.
 static void add_relu_grad(const Tensor& dq, const Tensor& q, const Tensor& dR) {
-  dispatch_float(q.dtype(), "gpam_attention", [&](auto zero) {
+  dispatch_float(q, "gpam_attention", [&](auto zero) {
     using T = decltype(zero);
     const T *pq = q.data<T>(), *pr = dR.data<T>();
     T* pd = dq.data<T>();
-    map_dense(q.numel(), pd, [&](int64_t i) { return pq[i] > 0 ? pd[i] + pr[i] : pd[i]; });
+    parallel_for(0, q.numel(), kElementGrain, [&](int64_t i0, int64_t i1) {
+      add_relu_grad_chunk(i1 - i0, pd + i0, pq + i0, pr + i0);
+    });
   });
 }
 

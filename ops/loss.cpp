@@ -35,7 +35,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets_in, int32_t ign
   const int64_t n = count_targets(targets, C, ignore_index, logits);
   Tensor lse = Tensor::uninitialized({N}, z.dtype());  // (N) log-sum-exp of each row
   Tensor loss = Tensor::uninitialized({}, z.dtype());
-  dispatch_float(z.dtype(), "cross_entropy", [&](auto zero) {
+  dispatch_float(z, "cross_entropy", [&](auto zero) {
     using T = decltype(zero);
     const T* pz = z.data<T>();
     const int32_t* pt = targets.data<int32_t>();
@@ -57,7 +57,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets_in, int32_t ign
   auto backward = [z, targets, lse, n, ignore_index](const Tensor& g, const Needs&) {
     Tensor dz = Tensor::zeros(z.shape(), z.dtype());  // (N, C)
     if (n == 0) return Grads{dz};
-    dispatch_float(z.dtype(), "cross_entropy", [&](auto zero) {
+    dispatch_float(z, "cross_entropy", [&](auto zero) {
       using T = decltype(zero);
       const T *pz = z.data<T>(), *pl = lse.data<T>();
       const int32_t* pt = targets.data<int32_t>();

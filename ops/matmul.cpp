@@ -50,7 +50,7 @@ Tensor product(const Operand& X, const Operand& Y, Shape batch_shape, bool sum_b
   if (!sum_batch) shape.insert(shape.end(), {M, N});
   const bool accumulates = sum_batch && !(X.trans && !Y.trans);  // the loop below sums into C
   Tensor C = accumulates ? Tensor::empty(shape, X.t.dtype()) : Tensor::uninitialized(shape, X.t.dtype());
-  dispatch_float(X.t.dtype(), "matmul", [&](auto zero) {
+  dispatch_float(X.t, "matmul", [&](auto zero) {
     using T = decltype(zero);
     const T *x = X.t.data<T>(), *y = Y.t.data<T>();
     T* c = C.data<T>();
@@ -119,7 +119,7 @@ Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in) {
   Shape shape = x.shape();
   shape.back() = out;
   Tensor y = Tensor::uninitialized(shape, x.dtype());  // (..., out), seen as (N, out)
-  dispatch_float(x.dtype(), "linear", [&](auto zero) {
+  dispatch_float(x, "linear", [&](auto zero) {
     using T = decltype(zero);
     const T* pb = b.data<T>();
     T* py = y.data<T>();
@@ -132,7 +132,7 @@ Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in) {
   return record("linear", y, {x, w, b}, [xs, ws, N, in, out](const Tensor& g, const Needs& needs) {
     Tensor dx = needs[0] ? Tensor::uninitialized(xs.shape(), xs.dtype()) : Tensor();  // (..., in)
     Tensor dw = needs[1] ? Tensor::uninitialized(ws.shape(), ws.dtype()) : Tensor();  // (out, in)
-    dispatch_float(g.dtype(), "linear", [&](auto zero) {
+    dispatch_float(g, "linear", [&](auto zero) {
       using T = decltype(zero);
       const T* pg = g.data<T>();
       if (needs[0]) gemm<T>(false, false, N, in, out, T(1), pg, out, ws.data<T>(), in, T(0), dx.data<T>(), in);

@@ -40,7 +40,7 @@ Tensor normalize(const char* op, bool center, const Tensor& x_in, const Tensor& 
   Tensor y = Tensor::uninitialized(x.shape(), x.dtype());                   // (..., C)
   Tensor mean = center ? Tensor::uninitialized({R}, x.dtype()) : Tensor();  // (R); rms_norm has none
   Tensor rstd = Tensor::uninitialized({R}, x.dtype());                      // (R), 1 / sqrt(var + eps)
-  dispatch_float(x.dtype(), op, [&](auto zero) {
+  dispatch_float(x, op, [&](auto zero) {
     using T = decltype(zero);
     const T *px = x.data<T>(), *pw = data_or_null<T>(w), *pb = data_or_null<T>(b);
     T *py = y.data<T>(), *pm = center ? mean.data<T>() : nullptr, *pr = rstd.data<T>();
@@ -71,7 +71,7 @@ Tensor normalize(const char* op, bool center, const Tensor& x_in, const Tensor& 
     Tensor part = Tensor::empty({affine ? blocks : 0, 2, C}, xs.dtype());     // (blocks, 2, C)
     Tensor dw = needs[1] ? Tensor::empty({C}, xs.dtype()) : Tensor();          // (C)
     Tensor db = needs[2] ? Tensor::empty({C}, xs.dtype()) : Tensor();          // (C)
-    dispatch_float(xs.dtype(), op, [&](auto zero) {
+    dispatch_float(xs, op, [&](auto zero) {
       using T = decltype(zero);
       const T *px = xs.data<T>(), *pw = data_or_null<T>(ws), *pg = g.data<T>();
       const T *pm = center ? mean.data<T>() : nullptr, *pr = rstd.data<T>();

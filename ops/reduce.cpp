@@ -118,7 +118,7 @@ static Tensor sum_divided(const char* op, const Tensor& x_in, const std::vector<
   const ReducePlan p = make_plan(x.shape(), reduced_axes(op, x, axes), keepdim);
   const double divisor = average ? static_cast<double>(p.count()) : 1.0;
   Tensor out = Tensor::empty(p.out_shape, x.dtype());
-  dispatch_float(x.dtype(), op, [&](auto zero) {
+  dispatch_float(x, op, [&](auto zero) {
     using T = decltype(zero);
     T* po = out.data<T>();
     reduce_kernel(p, x.data<T>(), 0.0, [](double a, T v, int64_t) { return a + v; },
@@ -127,7 +127,7 @@ static Tensor sum_divided(const char* op, const Tensor& x_in, const std::vector<
   const Shape shape = x.shape(), gs = p.grad_strides;
   return record(op, out, {x}, [shape, gs, divisor, op](const Tensor& g, const Needs&) {
     Tensor dx = Tensor::empty(shape, g.dtype());
-    dispatch_float(g.dtype(), op, [&](auto zero) {
+    dispatch_float(g, op, [&](auto zero) {
       using T = decltype(zero);
       const T* pg = g.data<T>();
       T* pd = dx.data<T>();
@@ -151,7 +151,7 @@ Tensor max(const Tensor& x_in, int64_t axis, bool keepdim) {
   DL_CHECK(p.count() > 0, "max", "axis " + std::to_string(axis) + " of " + x.str() + " is empty");
   Tensor out = Tensor::empty(p.out_shape, x.dtype());
   Tensor arg = Tensor::empty(p.out_shape, DType::I32);  // position of the first maximum
-  dispatch_float(x.dtype(), "max", [&](auto zero) {
+  dispatch_float(x, "max", [&](auto zero) {
     using T = decltype(zero);
     using A = std::pair<T, int64_t>;  // (max so far, its position)
     T* po = out.data<T>();
@@ -171,7 +171,7 @@ Tensor max(const Tensor& x_in, int64_t axis, bool keepdim) {
   const int64_t stride = p.inner, size = p.steps;
   return record("max", out, {x}, [shape, gs, stride, size, arg](const Tensor& g, const Needs&) {
     Tensor dx = Tensor::empty(shape, g.dtype());
-    dispatch_float(g.dtype(), "max", [&](auto zero) {
+    dispatch_float(g, "max", [&](auto zero) {
       using T = decltype(zero);
       const T* pg = g.data<T>();
       const int32_t* pa = arg.data<int32_t>();

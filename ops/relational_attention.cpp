@@ -96,7 +96,7 @@ void for_heads(const Dims& d, F&& f) {
 // rt[b, l] = Q_l K_l^T / sqrt(dp), Q_l the (T, dp) slice of relation l (row stride d_r dp).
 Tensor relations(const Dims& d, const Tensor& q_rel, const Tensor& k_rel) {
   Tensor rt = Tensor::empty({d.B, d.dr, d.T, d.S}, q_rel.dtype());  // (B, d_r, T, S)
-  dispatch_float(q_rel.dtype(), kOp, [&](auto zero) {
+  dispatch_float(q_rel, kOp, [&](auto zero) {
     using T = decltype(zero);
     const T *q = q_rel.data<T>(), *k = k_rel.data<T>();
     T* r = rt.data<T>();
@@ -117,7 +117,7 @@ Tensor relations(const Dims& d, const Tensor& q_rel, const Tensor& k_rel) {
 // alpha_i stacks row i of each head (row stride T S) and r_i (d_r x S) is row i of every relation.
 Tensor contract_relations(const Dims& d, const Tensor& P, const Tensor& rt) {
   Tensor abar = Tensor::empty({d.B, d.H, d.T, d.dr}, P.dtype());  // (B, H, T, d_r)
-  dispatch_float(P.dtype(), kOp, [&](auto zero) {
+  dispatch_float(P, kOp, [&](auto zero) {
     using T = decltype(zero);
     const T *p = P.data<T>(), *r = rt.data<T>();
     T* out = abar.data<T>();
@@ -133,7 +133,7 @@ Tensor contract_relations(const Dims& d, const Tensor& P, const Tensor& rt) {
 // bins[b, h, i, m] = sum of P[b, h, i, j] over the keys j whose offset bin is m.
 Tensor offset_bins(const Dims& d, const Tensor& P) {
   Tensor bins = Tensor::empty({d.B, d.H, d.T, d.W}, P.dtype());  // (B, H, T, 2D+1), zeroed
-  dispatch_float(P.dtype(), kOp, [&](auto zero) {
+  dispatch_float(P, kOp, [&](auto zero) {
     using T = decltype(zero);
     const T* p = P.data<T>();
     T* out = bins.data<T>();
@@ -148,7 +148,7 @@ Tensor offset_bins(const Dims& d, const Tensor& P) {
 // The backward of offset_bins: dP[b, h, i, j] = dbins[b, h, i, bin(i, j)].
 Tensor offset_bins_backward(const Dims& d, const Tensor& dbins) {
   Tensor dP = Tensor::empty({d.B, d.H, d.T, d.S}, dbins.dtype());  // (B, H, T, S)
-  dispatch_float(dbins.dtype(), kOp, [&](auto zero) {
+  dispatch_float(dbins, kOp, [&](auto zero) {
     using T = decltype(zero);
     const T* db = dbins.data<T>();
     T* out = dP.data<T>();
@@ -169,7 +169,7 @@ Tensor per_batch_symbols(const Dims& d, const Tensor& sv) {
 
 // a^h += abar^h wr[h]^T
 void add_relation_term(const Dims& d, const Tensor& abar, const Tensor& wr, Tensor& a) {
-  dispatch_float(a.dtype(), kOp, [&](auto zero) {
+  dispatch_float(a, kOp, [&](auto zero) {
     using T = decltype(zero);
     for_heads(d, [&](int64_t b, int64_t h) {
       const int64_t bh = b * d.H + h;
@@ -182,7 +182,7 @@ void add_relation_term(const Dims& d, const Tensor& abar, const Tensor& wr, Tens
 // dwr[h] = sum_b g^h^T abar^h  (H, dh, d_r), summed over b in order for any thread count
 Tensor relation_weights_grad(const Dims& d, const Tensor& g, const Tensor& abar) {
   Tensor dwr = Tensor::empty({d.H, d.dh, d.dr}, g.dtype());  // zeroed: accumulated below
-  dispatch_float(g.dtype(), kOp, [&](auto zero) {
+  dispatch_float(g, kOp, [&](auto zero) {
     using T = decltype(zero);
     parallel_for(0, d.H, 1, [&](int64_t h0, int64_t h1) {
       for (int64_t h = h0; h < h1; ++h)
@@ -199,7 +199,7 @@ Tensor relation_weights_grad(const Dims& d, const Tensor& g, const Tensor& abar)
 // dabar^h = g^h wr[h]  (B, H, T, d_r)
 Tensor abar_grad(const Dims& d, const Tensor& g, const Tensor& wr) {
   Tensor dabar = Tensor::empty({d.B, d.H, d.T, d.dr}, g.dtype());
-  dispatch_float(g.dtype(), kOp, [&](auto zero) {
+  dispatch_float(g, kOp, [&](auto zero) {
     using T = decltype(zero);
     for_heads(d, [&](int64_t b, int64_t h) {
       const int64_t bh = b * d.H + h;
@@ -217,7 +217,7 @@ Tensor abar_grad(const Dims& d, const Tensor& g, const Tensor& wr) {
 void relation_grads(const Dims& d, const Tensor& dabar, const Tensor& rt, const Tensor& P, Tensor& dP,
                     Tensor& drt, bool want_drt) {
   if (want_drt) drt = Tensor::empty(rt.shape(), rt.dtype());  // (B, d_r, T, S)
-  dispatch_float(P.dtype(), kOp, [&](auto zero) {
+  dispatch_float(P, kOp, [&](auto zero) {
     using T = decltype(zero);
     const int64_t TS = d.T * d.S;
     for_queries(d, [&](int64_t b, int64_t i) {
@@ -237,7 +237,7 @@ void relation_inputs_grad(const Dims& d, const Tensor& drt, const Tensor& q_rel,
                           Tensor& dq, Tensor& dk, bool want_dq, bool want_dk) {
   if (want_dq) dq = Tensor::empty(q_rel.shape(), q_rel.dtype());
   if (want_dk) dk = Tensor::empty(k_rel.shape(), k_rel.dtype());
-  dispatch_float(drt.dtype(), kOp, [&](auto zero) {
+  dispatch_float(drt, kOp, [&](auto zero) {
     using T = decltype(zero);
     const T scale = T(1 / std::sqrt(double(d.dp)));
     const int64_t ld = d.dr * d.dp;

@@ -28,7 +28,7 @@ Tensor attention_values(const Tensor& A, const Tensor& v) {
   check_values("attention_values", A, v);
   const int64_t BH = v.size(0) * v.size(1), T_ = A.size(2), S = v.size(2), dv = v.size(3);
   Tensor out = Tensor::uninitialized({v.size(0), v.size(1), T_, dv}, v.dtype());  // (B, H, T, dv)
-  dispatch_float(v.dtype(), "attention_values", [&](auto zero) {
+  dispatch_float(v, "attention_values", [&](auto zero) {
     using T = decltype(zero);
     batched_gemm<T>(BH, false, false, T_, dv, S, T(1), A.data<T>(), S, T_ * S, v.data<T>(), dv,
                     S * dv, T(0), out.data<T>(), dv, T_ * dv);
@@ -42,7 +42,7 @@ void attention_values_backward(const Tensor& dO, const Tensor& A, const Tensor& 
   const int64_t BH = v.size(0) * v.size(1), T_ = A.size(2), S = v.size(2), dv = v.size(3);
   DL_CHECK((dO.shape() == Shape{v.size(0), v.size(1), T_, dv} && dO.is_contiguous()),
            "attention_values_backward", "dO " + dO.str() + " does not match A " + A.str() + " V " + v.str());
-  dispatch_float(v.dtype(), "attention_values_backward", [&](auto zero) {
+  dispatch_float(v, "attention_values_backward", [&](auto zero) {
     using T = decltype(zero);
     if (grad_A) {
       *grad_A = Tensor::uninitialized(A.shape(), A.dtype());  // (B, H, T, S) = dO V^T

@@ -158,7 +158,7 @@ static Tensor index_add(const Tensor& g, const Tensor& index, const Shape& in_sh
   const int64_t outer = span(in_shape, 0, axis), inner = span(in_shape, axis + 1, in_shape.size());
   const int32_t* idx = index.data<int32_t>();
   Tensor dx = Tensor::zeros(in_shape, g.dtype());
-  dispatch_float(g.dtype(), "index_select", [&](auto zero) {
+  dispatch_float(g, "index_select", [&](auto zero) {
     using T = decltype(zero);
     const T* pg = g.data<T>();
     T* pd = dx.data<T>();
@@ -214,7 +214,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
            "mask must be bool, got " + mask.str() + " for " + x.str());
   const Shape sm = broadcast_strides(mask, x.shape(), "masked_fill");
   Tensor out = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), "masked_fill", [&](auto zero) {
+  dispatch_float(x, "masked_fill", [&](auto zero) {
     using T = decltype(zero);
     const T* px = x.data<T>();
     const bool* pm = mask.data<bool>();

@@ -36,7 +36,7 @@ static void for_each_row(const Shape& shape, F&& f) {
 static Tensor softmax_forward(const char* op, const Tensor& x, const Tensor& excluded, bool take_log) {
   const int64_t C = x.size(-1);
   Tensor out = Tensor::uninitialized(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), op, [&](auto zero) {
+  dispatch_float(x, op, [&](auto zero) {
     using T = decltype(zero);
     const T* px = x.data<T>();
     const bool* pe = excluded.defined() ? excluded.data<bool>() : nullptr;
@@ -61,7 +61,7 @@ Tensor softmax(const Tensor& x_in, const Tensor& mask) {
   return record("softmax", p, {x}, [ps = p.detach()](const Tensor& g, const Needs&) {
     Tensor dx = Tensor::uninitialized(ps.shape(), ps.dtype());
     const int64_t C = ps.size(-1);
-    dispatch_float(ps.dtype(), "softmax", [&](auto zero) {
+    dispatch_float(ps, "softmax", [&](auto zero) {
       using T = decltype(zero);
       const T *pp = ps.data<T>(), *pg = g.data<T>();
       T* pd = dx.data<T>();
@@ -80,7 +80,7 @@ Tensor log_softmax(const Tensor& x_in, const Tensor& mask) {
   return record("log_softmax", l, {x}, [ls = l.detach(), excluded](const Tensor& g, const Needs&) {
     Tensor dx = Tensor::uninitialized(ls.shape(), ls.dtype());
     const int64_t C = ls.size(-1);
-    dispatch_float(ls.dtype(), "log_softmax", [&](auto zero) {
+    dispatch_float(ls, "log_softmax", [&](auto zero) {
       using T = decltype(zero);
       const T *pl = ls.data<T>(), *pg = g.data<T>();
       const bool* pe = excluded.defined() ? excluded.data<bool>() : nullptr;

@@ -36,6 +36,22 @@ void softmax_row(const T* x, int64_t C, Kept kept, bool take_log, T* out) {
   for (int64_t j = 0; j < C; ++j) out[j] *= inv;
 }
 
+// The same rule in place, for a row whose kept entries are its first n (a causal or unmasked
+// attention row): no per-entry test, and one pointer, so the loops vectorize (through two
+// pointers that may alias, GCC falls back to scalar code). Same sums as softmax_row: the lanes
+// see the same entries, without the zeros.
+template <class T>
+void softmax_prefix_inplace(T* row, int64_t n, int64_t C) {
+  const T inf = std::numeric_limits<T>::infinity();
+  T mx = -inf;
+  for (int64_t j = 0; j < n; ++j) mx = std::max(mx, row[j]);
+  if (mx == -inf) n = 0;
+  for (int64_t j = 0; j < n; ++j) row[j] = fast_exp(row[j] - mx);
+  const T inv = n ? T(1) / lane_sum<T>(n, [&](int64_t j) { return row[j]; }) : T(0);
+  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+  std::fill(row + n, row + C, T(0));
+}
+
 template <class T>
 void softmax_row_backward(const T* p, const T* g, int64_t C, T* dx) {
   const T dot = lane_sum<T>(C, [&](int64_t j) { return g[j] * p[j]; });

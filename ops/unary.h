@@ -11,14 +11,14 @@ template <class Fwd, class Bwd>
 Tensor map_unary(const char* op, const Tensor& x_in, Fwd fwd, Bwd bwd) {
   Tensor x = x_in.contiguous();
   Tensor y = Tensor::uninitialized(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), op, [&](auto zero) {
+  dispatch_float(x, op, [&](auto zero) {
     using T = decltype(zero);
     map_dense_arrays(x.numel(), y.data<T>(), fwd, x.data<T>());
   });
   Tensor xs = x.detach(), ys = y.detach();
   return record(op, y, {x}, [xs, ys, bwd, op](const Tensor& g, const Needs&) {
     Tensor dx = Tensor::uninitialized(xs.shape(), xs.dtype());
-    dispatch_float(xs.dtype(), op, [&](auto zero) {
+    dispatch_float(xs, op, [&](auto zero) {
       using T = decltype(zero);
       map_dense_arrays(xs.numel(), dx.data<T>(), bwd,
                        xs.data<T>(), ys.data<T>(), g.data<T>());

@@ -146,6 +146,7 @@ Check at1(double expected) {
 void elementwise_rows(std::vector<Case>& rows, const std::string& op, const Unary& f, Check inf_ok,
                       bool scalar_ok = true) {
   rows.push_back(fails(op + ": int32 input", [f] { return f(ints({2, 3})); }, op));
+  rows.push_back(fails(op + ": int32 input, shape named", [f] { return f(ints({2, 3})); }, "int32(2, 3)"));
   rows.push_back(fails(op + ": bool input", [f] { return f(Tensor::from_bools({true, false}, {2})); }, op));
   rows.push_back(works(op + ": empty (0, 3)", [f] { return f(input({0, 3})); }, shape_is({0, 3})));
   rows.push_back(works(op + ": empty (2, 0)", [f] { return f(input({2, 0})); }, shape_is({2, 0})));
@@ -488,7 +489,7 @@ std::vector<Case> module_rows() {
   auto pos = std::make_shared<PositionalSymbols>(3, 4, gen);
   rows.push_back(fails("RelationalAttention: width 3", [=] { return ra->forward(input({2, 3, 3}), pos->forward(x)); }, "RelationalAttention"));
   rows.push_back(fails("RelationalAttention: symbols (3, 5)", [=] { return ra->forward(x, Symbols{rnd({3, 5})}); }, "Linear"));
-  rows.push_back(fails("RelationalAttention: no symbols", [=] { return ra->forward(x, Symbols{}); }, "undefined"));
+  rows.push_back(fails("RelationalAttention: no symbols", [=] { return ra->forward(x, Symbols{}); }, "RelationalAttention: symbols must be"));
   rows.push_back(works("RelationalAttention: T = 0", [=] { return ra->forward(rnd({2, 0, 4}), Symbols{rnd({0, 4})}); }, shape_is({2, 0, 4})));
   rows.push_back(fails("PositionalSymbols: T = 4 > max_len 3", [=] { return pos->forward(rnd({1, 4, 4})).s; }, "PositionalSymbols"));
   rows.push_back(fails("PositionalSymbols: width 3", [=] { return pos->forward(rnd({1, 2, 3})).s; }, "PositionalSymbols"));

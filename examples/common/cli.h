@@ -5,11 +5,33 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <nlohmann/json.hpp>
 #include "autograd/parallel.h"
 
 namespace dl::cli {
+
+// Flag checks that read the value as a number and name the rule when it fails (CLI11's
+// PositiveNumber and NonNegativeNumber print their whole double range instead).
+inline CLI::Validator number_at_least(double lo, bool strict, const std::string& name) {
+  return CLI::Validator(
+      [=](std::string& value) -> std::string {
+        double x = 0;
+        try {
+          size_t used = 0;
+          x = std::stod(value, &used);
+          if (used != value.size()) throw std::invalid_argument(value);
+        } catch (const std::exception&) {
+          return "not a number: " + value;
+        }
+        const bool ok = strict ? x > lo : x >= lo;
+        return ok ? std::string() : "must be " + name + ", got " + value;
+      },
+      name == "positive" ? "POSITIVE" : "NONNEGATIVE");
+}
+inline const CLI::Validator Positive = number_at_least(0, true, "positive");
+inline const CLI::Validator NonNegative = number_at_least(0, false, "zero or more");
 
 struct CommonFlags {
   uint64_t seed = 0;
@@ -23,8 +45,8 @@ inline void add_common_flags(CLI::App& app, CommonFlags& flags) {
   app.add_option("--seed", flags.seed, "random seed")->capture_default_str();
   app.add_option("--threads", flags.threads, "threads (0: DL_NUM_THREADS, else all cores)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--epochs", flags.epochs, "training epochs")->capture_default_str()->check(CLI::PositiveNumber);
+      ->check(NonNegative);
+  app.add_option("--epochs", flags.epochs, "training epochs")->capture_default_str()->check(Positive);
   app.add_option("--out", flags.out, "run folder for config, metrics and pictures")->capture_default_str();
 }
 

@@ -637,31 +637,31 @@ void add_run_flags(CLI::App& app, RunSpec& s, const std::vector<std::string>& ta
       ->check(CLI::IsMember({"transformer", "dat", "gpam"}));
   app.add_option("--layers", s.model.layers, "layers (seq2seq: of the encoder and of the decoder)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--d", s.model.d, "model width")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--d-ff", s.model.d_ff, "feed-forward width (SwiGLU)")->capture_default_str()->check(CLI::PositiveNumber);
+      ->check(cli::Positive);
+  app.add_option("--d", s.model.d, "model width")->capture_default_str()->check(cli::Positive);
+  app.add_option("--d-ff", s.model.d_ff, "feed-forward width (SwiGLU)")->capture_default_str()->check(cli::Positive);
   app.add_option("--heads", s.model.heads, "attention heads (transformer, gpam)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  app.add_option("--n-sa", s.model.n_sa, "dat: sensory heads")->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--n-ra", s.model.n_ra, "dat: relational heads")->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->check(cli::Positive);
+  app.add_option("--n-sa", s.model.n_sa, "dat: sensory heads")->capture_default_str()->check(cli::NonNegative);
+  app.add_option("--n-ra", s.model.n_ra, "dat: relational heads")->capture_default_str()->check(cli::NonNegative);
   app.add_option("--dropout", s.model.dropout, "dropout rate")->capture_default_str()->check(CLI::Range(0.0, 0.95));
   app.add_option("--train-size", s.sizes.train, "training examples (0: the task's default)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(cli::NonNegative);
   app.add_option("--val-size", s.sizes.val, "validation examples (0: the task's default)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(cli::NonNegative);
   app.add_option("--test-size", s.sizes.test, "test examples, also of each held-out set (0: the task's default)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--batch", s.batch, "batch size")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--lr", s.lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+      ->check(cli::NonNegative);
+  app.add_option("--batch", s.batch, "batch size")->capture_default_str()->check(cli::Positive);
+  app.add_option("--lr", s.lr, "Adam learning rate")->capture_default_str()->check(cli::Positive);
   app.add_option("--load", s.load, "start from this checkpoint (same model flags)")->check(CLI::ExistingFile);
   app.add_flag("--eval-only", s.eval_only, "with --load: only test the loaded model");
   app.add_option("--pictures", s.pictures, "test examples to draw attention maps of (0: none)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(cli::NonNegative);
   cli::add_common_flags(app, s.common);
 }
 
