@@ -4,6 +4,7 @@
 #include <vector>
 #include "autograd/parallel.h"
 #include "ops/blas.h"
+#include "ops/loops.h"
 #include "ops/softmax_row.h"
 
 namespace dl {
@@ -35,7 +36,7 @@ Tensor attention_probs(const Tensor& q, const Tensor& k, const AttentionMask& ma
     const T *pq = q.data<T>(), *pk = k.data<T>();
     T* pp = P.data<T>();
     const bool* padding = mask.key_padding.defined() ? mask.key_padding.data<bool>() : nullptr;  // (B, S)
-    parallel_for(0, B * H, 1, [&](int64_t bh0, int64_t bh1) {
+    parallel_for(0, B * H, grain_for(T_ * S * dh), [&](int64_t bh0, int64_t bh1) {
       for (int64_t bh = bh0; bh < bh1; ++bh) {
         T* p = pp + bh * T_ * S;
         gemm<T>(false, true, T_, S, dh, T(scale), pq + bh * T_ * dh, dh, pk + bh * S * dh, dh, T(0), p, S);
@@ -65,7 +66,7 @@ void attention_probs_backward(const Tensor& dP, const Tensor& P, const Tensor& q
     using T = decltype(zero);
     const T *pq = q.data<T>(), *pk = k.data<T>(), *pp = P.data<T>(), *pdp = dP.data<T>();
     T *pdq = dq.data<T>(), *pdk = dk.data<T>();
-    parallel_for(0, B * H, 1, [&](int64_t bh0, int64_t bh1) {
+    parallel_for(0, B * H, grain_for(2 * T_ * S * dh), [&](int64_t bh0, int64_t bh1) {
       std::vector<T> ds(T_ * S);  // (T, S) for this (b, h)
       for (int64_t bh = bh0; bh < bh1; ++bh) {
         const T *p = pp + bh * T_ * S, *dp = pdp + bh * T_ * S;

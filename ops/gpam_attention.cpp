@@ -27,7 +27,7 @@ Tensor mix_probs(const Tensor& P1, const Tensor& P2, const std::vector<double>& 
     using T = decltype(zero);
     const T *p1 = P1.data<T>(), *p2 = P2.data<T>();
     T* pa = A.data<T>();
-    parallel_for(0, P1.size(0) * H, 1, [&](int64_t bh0, int64_t bh1) {
+    parallel_for(0, P1.size(0) * H, grain_for(n), [&](int64_t bh0, int64_t bh1) {
       for (int64_t bh = bh0; bh < bh1; ++bh) {
         const T ca = static_cast<T>(a[bh % H]), cb = static_cast<T>(b[bh % H]);
         for (int64_t i = bh * n; i < (bh + 1) * n; ++i) pa[i] = ca * p1[i] - cb * p2[i];
@@ -52,7 +52,7 @@ void mix_probs_backward(const Tensor& dA, const Tensor& P1, const Tensor& P2,
     using T = decltype(zero);
     const T *pg = dA.data<T>(), *p1 = P1.data<T>(), *p2 = P2.data<T>();
     T *d1 = dP1.data<T>(), *d2 = dP2.data<T>();
-    parallel_for(0, BH, 1, [&](int64_t bh0, int64_t bh1) {
+    parallel_for(0, BH, grain_for(2 * n), [&](int64_t bh0, int64_t bh1) {
       for (int64_t bh = bh0; bh < bh1; ++bh) {
         const T ca = static_cast<T>(a[bh % H]), cb = static_cast<T>(b[bh % H]);
         double acc1 = 0, acc2 = 0;
@@ -83,7 +83,7 @@ static Tensor per_head_matmul(const Tensor& x, const Tensor& w, bool trans_w) {
     using T = decltype(zero);
     const T *px = x.data<T>(), *pw = w.data<T>();
     T* po = out.data<T>();
-    parallel_for(0, x.size(0) * H, 1, [&](int64_t bh0, int64_t bh1) {
+    parallel_for(0, x.size(0) * H, grain_for(T_ * dh * dh), [&](int64_t bh0, int64_t bh1) {
       for (int64_t bh = bh0; bh < bh1; ++bh)
         gemm<T>(false, trans_w, T_, dh, dh, T(1), px + bh * T_ * dh, dh, pw + (bh % H) * dh * dh, dh,
                 T(0), po + bh * T_ * dh, dh);

@@ -1,10 +1,17 @@
 // Loop skeletons shared by the elementwise kernels (internal to ops/).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include "autograd/parallel.h"
 #include "autograd/tensor.h"
 
 namespace dl {
+
+// Items per task for a parallel loop whose items cost about `work` multiply-adds each (per-head
+// products, per-query rows): at least kTaskWork a task, so tiny items (size S) are not one task
+// each. A function of the sizes only, like every chunking here.
+constexpr int64_t kTaskWork = 1 << 16;
+inline int64_t grain_for(int64_t work) { return std::max<int64_t>(1, kTaskWork / std::max<int64_t>(1, work)); }
 
 // Visit every element of `shape` in row-major order as f(i, offset_a, offset_b), where the
 // offsets follow strides sa and sb (0 on broadcast axes). Rows (the last axis) run in sequence.

@@ -6,6 +6,7 @@
 #include "autograd/parallel.h"
 #include "ops/blas.h"
 #include "ops/broadcast.h"
+#include "ops/loops.h"
 #include "ops/sdpa.h"
 
 namespace dl {
@@ -77,10 +78,16 @@ Dims check_inputs(const Tensor& q_attn, const Tensor& k_attn, const Tensor& q_re
   return d;
 }
 
+// y += a x over a row of n
+template <class T>
+void axpy_row(int64_t n, T a, const T* __restrict x, T* __restrict y) {
+  for (int64_t j = 0; j < n; ++j) y[j] += a * x[j];
+}
+
 // Calls f(b, i) for every (batch item, query), in parallel.
 template <class F>
 void for_queries(const Dims& d, F&& f) {
-  parallel_for(0, d.B * d.T, 1, [&](int64_t n0, int64_t n1) {
+  parallel_for(0, d.B * d.T, grain_for(2 * d.H * std::max<int64_t>(d.dr, 1) * d.S), [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) f(n / d.T, n % d.T);
   });
 }
@@ -88,7 +95,7 @@ void for_queries(const Dims& d, F&& f) {
 // Calls f(b, h) for every (batch item, head), in parallel.
 template <class F>
 void for_heads(const Dims& d, F&& f) {
-  parallel_for(0, d.B * d.H, 1, [&](int64_t n0, int64_t n1) {
+  parallel_for(0, d.B * d.H, grain_for(d.T * d.dh * d.dr), [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) f(n / d.H, n % d.H);
   });
 }
@@ -102,7 +109,7 @@ Tensor relations(const Dims& d, const Tensor& q_rel, const Tensor& k_rel) {
     T* r = rt.data<T>();
     const int64_t ld = d.dr * d.dp;
     const T scale = T(1 / std::sqrt(double(d.dp)));
-    parallel_for(0, d.B * d.dr, 1, [&](int64_t n0, int64_t n1) {
+    parallel_for(0, d.B * d.dr, grain_for(2 * d.T * d.S * d.dp), [&](int64_t n0, int64_t n1) {
       for (int64_t n = n0; n < n1; ++n) {
         const int64_t b = n / d.dr, l = n % d.dr;
         gemm<T>(false, true, d.T, d.S, d.dp, scale, q + b * d.T * ld + l * d.dp, ld,
@@ -113,18 +120,23 @@ Tensor relations(const Dims& d, const Tensor& q_rel, const Tensor& k_rel) {
   return rt;
 }
 
-// Per query row, every head at once:  out[b, :, i, :] (H x d_r) = alpha_i (H x S) r_i^T, where
-// alpha_i stacks row i of each head (row stride T S) and r_i (d_r x S) is row i of every relation.
+// abar[b, h, i, l] = sum_j alpha[b, h, i, j] r[b, l, i, j]: per query row, H x d_r dot products
+// over the keys. Loops, not BLAS: with a handful of heads and relations each product is a few
+// hundred multiply-adds, well under the cost of a gemm call.
 Tensor contract_relations(const Dims& d, const Tensor& P, const Tensor& rt) {
-  Tensor abar = Tensor::empty({d.B, d.H, d.T, d.dr}, P.dtype());  // (B, H, T, d_r)
+  Tensor abar = Tensor::uninitialized({d.B, d.H, d.T, d.dr}, P.dtype());  // (B, H, T, d_r)
   dispatch_float(P, kOp, [&](auto zero) {
     using T = decltype(zero);
     const T *p = P.data<T>(), *r = rt.data<T>();
     T* out = abar.data<T>();
     for_queries(d, [&](int64_t b, int64_t i) {
-      gemm<T>(false, true, d.H, d.dr, d.S, T(1), p + b * d.H * d.T * d.S + i * d.S, d.T * d.S,
-              r + b * d.dr * d.T * d.S + i * d.S, d.T * d.S, T(0),
-              out + b * d.H * d.T * d.dr + i * d.dr, d.T * d.dr);
+      for (int64_t h = 0; h < d.H; ++h) {
+        const T* ph = p + ((b * d.H + h) * d.T + i) * d.S;  // (S) alpha row of head h
+        for (int64_t l = 0; l < d.dr; ++l) {
+          const T* rl = r + ((b * d.dr + l) * d.T + i) * d.S;  // (S) relation l of query i
+          out[((b * d.H + h) * d.T + i) * d.dr + l] = lane_sum<T>(d.S, [&](int64_t j) { return ph[j] * rl[j]; });
+        }
+      }
     });
   });
   return abar;
@@ -210,24 +222,29 @@ Tensor abar_grad(const Dims& d, const Tensor& g, const Tensor& wr) {
   return dabar;
 }
 
-// Per query row i, every head at once (row strides as in contract_relations):
-//   dP[b, :, i, :] += dabar_i (H x d_r) r_i (d_r x S)          dalpha_ij += sum_l dabar_il r_ijl
-//   drt[b, :, i, :] = dabar_i^T (d_r x H) alpha_i (H x S)       dr_ijl = sum_h alpha_ij dabar_il
-// drt is skipped (left undefined) unless want_drt.
+// The backward of contract_relations, per query row i (loops, as there):
+//   dalpha_ij += sum_l dabar_il r_ijl        (into dP, which holds the values-path gradient)
+//   dr_ijl     = sum_h alpha_ij dabar_il     (drt; skipped, left undefined, unless want_drt)
 void relation_grads(const Dims& d, const Tensor& dabar, const Tensor& rt, const Tensor& P, Tensor& dP,
                     Tensor& drt, bool want_drt) {
-  if (want_drt) drt = Tensor::empty(rt.shape(), rt.dtype());  // (B, d_r, T, S)
+  if (want_drt) drt = Tensor::uninitialized(rt.shape(), rt.dtype());  // (B, d_r, T, S)
   dispatch_float(P, kOp, [&](auto zero) {
     using T = decltype(zero);
-    const int64_t TS = d.T * d.S;
+    const T *da = dabar.data<T>(), *r = rt.data<T>(), *p = P.data<T>();
+    T *dp = dP.data<T>(), *dr = want_drt ? drt.data<T>() : nullptr;
     for_queries(d, [&](int64_t b, int64_t i) {
-      const T* da = dabar.data<T>() + b * d.H * d.T * d.dr + i * d.dr;
-      const int64_t head_row = b * d.H * TS + i * d.S, rel_row = b * d.dr * TS + i * d.S;
-      gemm<T>(false, false, d.H, d.S, d.dr, T(1), da, d.T * d.dr, rt.data<T>() + rel_row, TS, T(1),
-              dP.data<T>() + head_row, TS);
-      if (want_drt)
-        gemm<T>(true, false, d.dr, d.S, d.H, T(1), da, d.T * d.dr, P.data<T>() + head_row, TS, T(0),
-                drt.data<T>() + rel_row, TS);
+      auto dabar_at = [&](int64_t h, int64_t l) { return da[((b * d.H + h) * d.T + i) * d.dr + l]; };
+      for (int64_t h = 0; h < d.H; ++h) {
+        T* dph = dp + ((b * d.H + h) * d.T + i) * d.S;  // (S)
+        for (int64_t l = 0; l < d.dr; ++l)
+          axpy_row(d.S, dabar_at(h, l), r + ((b * d.dr + l) * d.T + i) * d.S, dph);
+      }
+      if (!dr) return;
+      for (int64_t l = 0; l < d.dr; ++l) {
+        T* drl = dr + ((b * d.dr + l) * d.T + i) * d.S;  // (S)
+        std::fill(drl, drl + d.S, T(0));
+        for (int64_t h = 0; h < d.H; ++h) axpy_row(d.S, dabar_at(h, l), p + ((b * d.H + h) * d.T + i) * d.S, drl);
+      }
     });
   });
 }
@@ -241,7 +258,7 @@ void relation_inputs_grad(const Dims& d, const Tensor& drt, const Tensor& q_rel,
     using T = decltype(zero);
     const T scale = T(1 / std::sqrt(double(d.dp)));
     const int64_t ld = d.dr * d.dp;
-    parallel_for(0, d.B * d.dr, 1, [&](int64_t n0, int64_t n1) {
+    parallel_for(0, d.B * d.dr, grain_for(2 * d.T * d.S * d.dp), [&](int64_t n0, int64_t n1) {
       for (int64_t n = n0; n < n1; ++n) {
         const int64_t b = n / d.dr, l = n % d.dr;
         const T* r = drt.data<T>() + n * d.T * d.S;
