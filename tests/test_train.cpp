@@ -188,6 +188,11 @@ TEST_CASE("train: bad flags, impossible sizes, unusable folders and foreign chec
     REQUIRE_THROWS_AS(app.parse("--task sorting"), CLI::ValidationError);
     REQUIRE_THROWS_AS(app.parse("--d -4"), CLI::ValidationError);
     REQUIRE_THROWS_AS(app.parse("--epochs 0"), CLI::ValidationError);
+    // the message names the rule, not CLI11's whole double range
+    REQUIRE_THROWS_WITH(app.parse("--epochs 0"), Catch::Contains("must be positive, got 0"));
+    REQUIRE_THROWS_WITH(app.parse("--dropout -0.5"), Catch::Contains("--dropout"));
+    REQUIRE_THROWS_WITH(app.parse("--train-size -5"), Catch::Contains("must be zero or more, got -5"));
+    REQUIRE_THROWS_WITH(app.parse("--lr 1e-3x"), Catch::Contains("not a number: 1e-3x"));
     REQUIRE_THROWS_AS(app.parse("--batch many"), CLI::ParseError);
     REQUIRE_THROWS_AS(app.parse("--no-such-flag"), CLI::ParseError);
     app.parse("--task set --model gpam --d 32 --train-size 100 --seed 7 --out x");
