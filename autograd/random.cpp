@@ -1,6 +1,8 @@
 #include "autograd/random.h"
 
 #include <cmath>
+#include <cstring>
+#include "autograd/error.h"
 
 namespace dl {
 
@@ -16,6 +18,21 @@ static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 void Generator::seed(uint64_t seed) {
   for (uint64_t& s : s_) s = splitmix64(seed);
   has_spare_ = false;
+}
+
+Generator::State Generator::state() const {
+  uint64_t spare_bits;
+  std::memcpy(&spare_bits, &spare_, sizeof spare_bits);
+  return {s_[0], s_[1], s_[2], s_[3], has_spare_ ? 1u : 0u, spare_bits};
+}
+
+void Generator::set_state(const State& state) {
+  DL_CHECK((state[0] | state[1] | state[2] | state[3]) != 0, "Generator::set_state",
+           "all four xoshiro words are zero, a state no generator reaches");
+  DL_CHECK(state[4] <= 1, "Generator::set_state", "the spare flag must be 0 or 1, got " + std::to_string(state[4]));
+  for (int i = 0; i < 4; ++i) s_[i] = state[i];
+  has_spare_ = state[4] == 1;
+  std::memcpy(&spare_, &state[5], sizeof spare_);
 }
 
 uint64_t Generator::next_u64() {

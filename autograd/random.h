@@ -1,6 +1,7 @@
 // A seeded generator whose streams are the same on every platform and standard library:
 // xoshiro256** for bits, Box-Muller for normals (std::normal_distribution is not portable).
 #pragma once
+#include <array>
 #include <cstdint>
 #include "autograd/tensor.h"
 
@@ -15,6 +16,12 @@ class Generator {
   double uniform(double lo, double hi);
   double normal();                      // N(0, 1)
   int64_t randint(int64_t lo, int64_t hi);  // uniform in [lo, hi)
+
+  // The whole state, for checkpoints: xoshiro's four words, then the cached normal deviate (a
+  // flag, and its bits). set_state throws on a state no generator can be in.
+  using State = std::array<uint64_t, 6>;
+  State state() const;
+  void set_state(const State& state);
 
  private:
   uint64_t s_[4];

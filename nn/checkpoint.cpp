@@ -25,6 +25,7 @@ constexpr int kMaxDepth = 8;  // a valid header nests 3 deep ({"name": {"shape":
 const char* const kOptimizerPrefix = "optimizer.";
 const char* const kStepKey = "step";
 const char* const kOptimizerStepsKey = "optimizer.step_count";
+const char* const kGeneratorPrefix = "rng.";  // + a generator's dotted name (Module::named_generators)
 
 const char* st_dtype(DType t) {
   switch (t) {
@@ -171,6 +172,54 @@ SafeTensors parse(const std::string& file) {
   return out;
 }
 
+// A generator's state as six 16-digit hex words separated by spaces, and back.
+std::string encode_state(const Generator::State& state) {
+  std::string out;
+  char word[17];
+  for (uint64_t w : state) {
+    std::snprintf(word, sizeof word, "%016llx", static_cast<unsigned long long>(w));
+    out += (out.empty() ? "" : " ") + std::string(word);
+  }
+  return out;
+}
+
+Generator::State decode_state(const std::string& key, const std::string& text) {
+  Generator::State state{};
+  const bool sized = text.size() == state.size() * 17 - 1;
+  for (size_t i = 0; sized && i < state.size(); ++i) {
+    const std::string word = text.substr(i * 17, 16);
+    if (word.find_first_not_of("0123456789abcdef") != std::string::npos ||
+        (i + 1 < state.size() && text[i * 17 + 16] != ' '))
+      break;
+    state[i] = std::stoull(word, nullptr, 16);
+    if (i + 1 == state.size()) return state;
+  }
+  throw Error("metadata '" + key + "' is not a generator state (six 16-digit hex words): \"" +
+              text.substr(0, 120) + "\"");
+}
+
+// Takes the "rng.<name>" entries out of meta, each checked against the module's generators and
+// decoded (a generator the file has no state for, as in a checkpoint from before they were saved,
+// keeps its own). Throws before anything is changed.
+std::vector<std::pair<Generator*, Generator::State>> take_generator_states(
+    std::map<std::string, std::string>& meta, const Module& module) {
+  std::vector<std::pair<Generator*, Generator::State>> states;
+  const auto generators = module.named_generators();
+  for (auto it = meta.begin(); it != meta.end();) {
+    if (!starts_with(it->first, kGeneratorPrefix)) {
+      ++it;
+      continue;
+    }
+    const std::string name = it->first.substr(std::strlen(kGeneratorPrefix));
+    auto g = std::find_if(generators.begin(), generators.end(), [&](const auto& ng) { return ng.first == name; });
+    if (g == generators.end()) throw Error("the module has no generator '" + name + "'");
+    states.emplace_back(g->second, decode_state(it->first, it->second));
+    Generator().set_state(states.back().second);  // throws on an impossible state
+    it = meta.erase(it);
+  }
+  return states;
+}
+
 int64_t parse_count(const std::map<std::string, std::string>& meta, const std::string& key) {
   auto it = meta.find(key);
   if (it == meta.end()) throw Error("metadata has no '" + key + "'");
@@ -225,6 +274,10 @@ void save_checkpoint(const std::string& path, const Module& module, const Optimi
   for (const char* key : {kStepKey, kOptimizerStepsKey})
     DL_CHECK(!meta.count(key), "save_checkpoint", std::string("metadata key '") + key + "' is reserved");
   meta[kStepKey] = std::to_string(step);
+  for (const auto& [key, value] : meta)
+    DL_CHECK(!starts_with(key, kGeneratorPrefix), "save_checkpoint",
+             "metadata key '" + key + "' uses the reserved prefix '" + kGeneratorPrefix + "'");
+  for (const auto& [name, gen] : module.named_generators()) meta[kGeneratorPrefix + name] = encode_state(gen->state());
   if (optimizer) {
     for (const auto& [name, t] : tensors)
       DL_CHECK(!starts_with(name, kOptimizerPrefix), "save_checkpoint",
@@ -247,6 +300,7 @@ CheckpointInfo load_checkpoint(const std::string& path, Module& module, Optimize
     info.step = parse_count(file.metadata, kStepKey);
     const StateDict own_params = module.state_dict();
     check_state_dict(own_params, params, "module");
+    const auto states = take_generator_states(file.metadata, module);
     if (optimizer) {
       if (!file.metadata.count(kOptimizerStepsKey)) throw Error("the checkpoint has no optimizer state");
       const int64_t steps = parse_count(file.metadata, kOptimizerStepsKey);
@@ -254,6 +308,7 @@ CheckpointInfo load_checkpoint(const std::string& path, Module& module, Optimize
       optimizer->load_state_dict(optim, steps);
     }
     copy_state_dict(own_params, params, "module");
+    for (const auto& [gen, state] : states) gen->set_state(state);
     file.metadata.erase(kStepKey);
     file.metadata.erase(kOptimizerStepsKey);
     info.metadata = std::move(file.metadata);

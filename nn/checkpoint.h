@@ -9,7 +9,8 @@
 // A checkpoint holds the module's parameters under their own names (so the file loads straight
 // into a PyTorch model of the same structure), the optimizer's state under "optimizer.<name>",
 // and in the metadata the training step ("step"), the optimizer's step count
-// ("optimizer.step_count") and the caller's strings.
+// ("optimizer.step_count"), the state of each of the module's generators (Dropout's) as
+// "rng.<name>" (six hex words; so a resumed run draws the same masks), and the caller's strings.
 //
 // Writes are atomic: the file goes to "<path>.tmp.<pid>", is flushed and fsync'ed, then renamed
 // over path. Reads validate everything and throw dl::Error on any malformed or mismatched file.

@@ -47,6 +47,7 @@ Tensor RMSNorm::forward(const Tensor& x) const {
 
 Dropout::Dropout(double p_, uint64_t seed) : p(p_), gen_(seed) {
   DL_CHECK(p >= 0.0 && p < 1.0, "Dropout", "p must be in [0, 1), got " + std::to_string(p));
+  register_generator("generator", gen_);
 }
 
 Tensor Dropout::forward(const Tensor& x) {

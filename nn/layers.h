@@ -39,6 +39,8 @@ class RMSNorm : public Module {
 class Dropout : public Module {
  public:
   explicit Dropout(double p, uint64_t seed = 0);
+  Dropout(const Dropout&) = delete;  // the module holds a pointer to its own generator
+  Dropout& operator=(const Dropout&) = delete;
   Tensor forward(const Tensor& x);  // advances the generator when training with p > 0
   double p;
 

@@ -19,6 +19,17 @@ std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
   return out;
 }
 
+std::vector<std::pair<std::string, Generator*>> Module::named_generators() const {
+  std::vector<std::pair<std::string, Generator*>> out;
+  std::set<const Generator*> seen;  // a module shared by two parents is listed once
+  for (const auto& [name, g] : generators_)
+    if (seen.insert(g).second) out.emplace_back(name, g);
+  for (const auto& [name, child] : children_)
+    for (const auto& [sub, g] : child->named_generators())
+      if (seen.insert(g).second) out.emplace_back(name + "." + sub, g);
+  return out;
+}
+
 std::vector<Tensor> Module::parameters() const {
   std::vector<Tensor> out;
   for (auto& [name, p] : named_parameters()) out.push_back(p);
@@ -75,6 +86,14 @@ Tensor Module::register_parameter(const std::string& name, Tensor value) {
   leaf.requires_grad_(true);
   params_.emplace_back(name, leaf);
   return leaf;
+}
+
+void Module::register_generator(const std::string& name, Generator& gen) {
+  DL_CHECK(!name.empty() && name.find('.') == std::string::npos, "register_generator",
+           "invalid generator name '" + name + "'");
+  for (const auto& [n, g] : generators_)
+    DL_CHECK(n != name, "register_generator", "duplicate generator name '" + name + "'");
+  generators_.emplace_back(name, &gen);
 }
 
 void Module::add_child(const std::string& name, std::shared_ptr<Module> child) {

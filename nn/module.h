@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include "autograd/random.h"
 #include "autograd/tensor.h"
 
 namespace dl {
@@ -28,6 +29,10 @@ class Module {
   // throws naming the offending tensor (unknown, missing, or mismatched).
   void load_state_dict(const std::map<std::string, Tensor>& state);
 
+  // The random streams the module and its children draw from in training (Dropout's), by dotted
+  // name, depth-first: checkpoints save them, so a resumed run draws the same masks.
+  std::vector<std::pair<std::string, Generator*>> named_generators() const;
+
   void train(bool on = true);  // recursive
   void eval() { train(false); }
   bool training() const { return training_; }
@@ -37,6 +42,7 @@ class Module {
 
  protected:
   Tensor register_parameter(const std::string& name, Tensor value);  // makes it require grad
+  void register_generator(const std::string& name, Generator& gen);  // gen: a member of this module
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> child) {
     add_child(name, child);
@@ -47,6 +53,7 @@ class Module {
   void add_child(const std::string& name, std::shared_ptr<Module> child);
   std::vector<std::pair<std::string, Tensor>> params_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  std::vector<std::pair<std::string, Generator*>> generators_;
   bool training_ = true;
 };
 

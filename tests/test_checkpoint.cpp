@@ -174,3 +174,70 @@ TEST_CASE("Checkpoint: every kind of corrupt file is rejected with its own messa
   require_values(ln.bias, {7, 8});  // every failed load above left the module as it was
   REQUIRE_THROWS_WITH(save_checkpoint(path, ln, nullptr, 1, {{"step", "2"}}), Catch::Contains("reserved"));
 }
+
+namespace {
+
+struct NoisyNet : Module {  // two Dropouts, one shared by two names: listed once
+  explicit NoisyNet(uint64_t seed) {
+    a = register_module("a", std::make_shared<Dropout>(0.5, seed));
+    b = register_module("b", std::make_shared<Dropout>(0.5, seed + 1));
+    register_module("b_again", b);
+  }
+  Tensor masks() { return concat({a->forward(Tensor::ones({64})), b->forward(Tensor::ones({64}))}, 0); }
+  std::shared_ptr<Dropout> a, b;
+};
+
+}  // namespace
+
+TEST_CASE("Checkpoint: Dropout generators resume their streams", "[checkpoint]") {
+  TempDir dir;
+  const std::string path = dir / "noisy.safetensors";
+  NoisyNet saved(1);
+  const auto names = saved.named_generators();
+  REQUIRE(names.size() == 2);
+  REQUIRE(names[0].first == "a.generator");
+  REQUIRE(names[1].first == "b.generator");
+  saved.masks();  // advance both streams past their seeds
+  save_checkpoint(path, saved, nullptr, 3);
+  const Tensor expected = saved.masks();  // what the saved run draws next
+
+  NoisyNet resumed(777);
+  const CheckpointInfo info = load_checkpoint(path, resumed);
+  REQUIRE(info.metadata.empty());  // the rng.* entries are the checkpoint's own, not the caller's
+  require_bitwise({{"masks", resumed.masks()}}, {{"masks", expected}});
+
+  NoisyNet fresh(777);  // without the load the masks differ: the check above can fail
+  REQUIRE(sum(abs(fresh.masks() - expected)).item() > 0);
+
+  // a checkpoint without generator states (as written before they were saved) leaves them be
+  Generator gen(5);
+  Net plain(gen);
+  save_checkpoint(path, plain, nullptr, 1);
+  REQUIRE_NOTHROW(load_checkpoint(path, plain));
+  REQUIRE_THROWS_WITH(save_checkpoint(path, saved, nullptr, 1, {{"rng.x", "1"}}), Catch::Contains("reserved prefix"));
+}
+
+TEST_CASE("Checkpoint: a bad generator state is an error and changes nothing", "[checkpoint][errors]") {
+  TempDir dir;
+  const std::string path = dir / "rng.safetensors";
+  Dropout drop(0.5, 9);
+  const std::string zero = std::string(16, '0');
+  const std::string good = "0000000000000001 " + zero + " " + zero + " " + zero + " " + zero + " " + zero;
+  auto rejects = [&](const std::string& key, const std::string& state, const std::string& what) {
+    write_safetensors(path, {}, {{"step", "1"}, {key, state}});
+    Dropout probe(0.5, 9);
+    const Tensor before = probe.forward(Tensor::ones({32}));
+    Dropout target(0.5, 9);
+    REQUIRE_THROWS_WITH(load_checkpoint(path, target), Catch::Contains(path) && Catch::Contains(what));
+    require_bitwise({{"mask", target.forward(Tensor::ones({32}))}}, {{"mask", before}});  // stream untouched
+  };
+  write_safetensors(path, {}, {{"step", "1"}, {"rng.generator", good}});
+  REQUIRE_NOTHROW(load_checkpoint(path, drop));
+  rejects("rng.other", good, "no generator 'other'");
+  rejects("rng.generator", "12 34", "not a generator state");
+  rejects("rng.generator", good + " ", "not a generator state");
+  rejects("rng.generator", "000000000000000g" + good.substr(16), "not a generator state");
+  const std::string all_zero = zero + " " + zero + " " + zero + " " + zero + " " + zero + " " + zero;
+  rejects("rng.generator", all_zero, "all four xoshiro words are zero");
+  rejects("rng.generator", good.substr(0, 68) + "0000000000000002 " + zero, "spare flag must be 0 or 1, got 2");
+}

@@ -3,8 +3,8 @@
 //
 // Exact resume needs every input of a step to be restored or recomputed: the model and the
 // optimizer come from the checkpoint (nn/checkpoint.h), and the batch of step s is a pure function
-// of (seed, s), so no data generator state needs saving. The model has no dropout: a Dropout's
-// generator is not part of a checkpoint, so a resumed run would draw different masks.
+// of (seed, s), so no data generator state needs saving. The model trains with dropout: the
+// checkpoint carries each Dropout's generator, so the resumed run draws the same masks.
 //
 // The killed run is this test binary re-executed (fork + exec of /proc/self/exe) with the hidden
 // test case [resume_child]; a fresh process avoids forking a live thread pool.
@@ -47,7 +47,7 @@ ClassifierConfig config() {
   c.n_classes = 3;
   c.layers = 1;
   c.mlp_hidden = 8;
-  c.block = {16, 32, FFNKind::SwiGLU, true, 0.0, bench_attention("transformer", 2)};
+  c.block = {16, 32, FFNKind::SwiGLU, true, 0.1, bench_attention("transformer", 2)};
   return c;
 }
 
