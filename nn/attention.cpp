@@ -30,6 +30,10 @@ Tensor merge_heads(const Tensor& x) {
 AttentionMask KVCache::append(Tensor& k_step, Tensor& v_step, AttentionMask mask) {
   mask.query_offset = length();
   if (k.defined()) {
+    const bool fits = k_step.dim() == 4 && k_step.size(0) == k.size(0) && k_step.size(1) == k.size(1) &&
+                      k_step.size(3) == k.size(3);
+    DL_CHECK(fits, "KVCache", "this step's keys " + k_step.str() + " do not continue the cached " + k.str() +
+                                  " (same batch, heads and head size); start a new KVCache per sequence");
     k_step = concat({k, k_step}, 2);
     v_step = concat({v, v_step}, 2);
   }

@@ -482,7 +482,7 @@ std::vector<Case> module_rows() {
     causal.causal = true;
     m.forward(input({2, 1, 4}), input({2, 1, 4}), causal, &cache);
     return m.forward(input({3, 1, 4}), input({3, 1, 4}), causal, &cache);
-  }, "concat"));
+  }, "KVCache: this step's keys float32(3, 2, 1, 2) do not continue the cached float32(2, 2, 1, 2)"));
 
   RelationalAttentionOptions ra_options;
   auto ra = std::make_shared<RelationalAttention>(4, 2, gen, ra_options);
