@@ -14,6 +14,7 @@
 #include "models/checkpoint.h"
 #include "models/lm.h"
 #include "nn/checkpoint.h"
+#include "tests/fuzz/corpus_models.h"
 
 using namespace dl;
 
@@ -82,14 +83,7 @@ struct LMFile {
     save_model(file.path, lm);
     st = read_safetensors(file.path);
   }
-  static LMConfig config() {
-    LMConfig c;
-    c.vocab = 3;
-    c.max_len = 2;
-    c.layers = 1;
-    c.block = {4, 4, FFNKind::GELU, true, 0.0, bench_attention("transformer", 1)};
-    return c;
-  }
+  static LMConfig config() { return fuzz::tiny_lm(); }  // the corpus's LM
   void store_config(const std::string& text) {
     st.metadata["config"] = text;
     write_safetensors(file.path, st.tensors, st.metadata);

@@ -4,7 +4,7 @@
 // load_checkpoint into a small module and its Adam state, and load_model_into a tiny causal LM
 // (which also parses the stored model config). Each must succeed or throw dl::Error; a crash, a
 // sanitizer report or any other exception is a bug. A successful load must leave tensors whose
-// bytes can all be read. Seeds: tests/fuzz/corpus/safetensors (made by tests/fuzz/make_corpus.py).
+// bytes can all be read. Seeds: tests/fuzz/corpus/safetensors (made by tests/fuzz/make_corpus.cpp).
 #include <unistd.h>
 
 #include <cstdint>
@@ -16,23 +16,12 @@
 #include "nn/checkpoint.h"
 #include "nn/linear.h"
 #include "nn/optim.h"
+#include "tests/fuzz/corpus_models.h"
 
 namespace {
 
-// The module of the corpus's checkpoints: one Linear 2 -> 2.
-struct Net : dl::Module {
-  explicit Net(dl::Generator& gen) { fc = register_module("fc", std::make_shared<dl::Linear>(2, 2, gen)); }
-  std::shared_ptr<dl::Linear> fc;
-};
-
-dl::LMConfig tiny_lm() {
-  dl::LMConfig c;
-  c.vocab = 3;
-  c.max_len = 2;
-  c.layers = 1;
-  c.block = {4, 4, dl::FFNKind::GELU, true, 0.0, dl::bench_attention("transformer", 1)};
-  return c;
-}
+using dl::fuzz::Net;
+using dl::fuzz::tiny_lm;
 
 // Sum of every byte of every tensor: touches all the memory a loaded tensor claims to own.
 unsigned touch(const std::map<std::string, dl::Tensor>& tensors) {

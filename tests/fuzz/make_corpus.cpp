@@ -15,25 +15,15 @@
 #include "nn/checkpoint.h"
 #include "nn/linear.h"
 #include "nn/optim.h"
+#include "tests/fuzz/corpus_models.h"
 
 using namespace dl;
 using json = nlohmann::json;
 
 namespace {
 
-struct Net : Module {  // as in fuzz_safetensors.cpp
-  explicit Net(Generator& gen) { fc = register_module("fc", std::make_shared<Linear>(2, 2, gen)); }
-  std::shared_ptr<Linear> fc;
-};
-
-LMConfig tiny_lm() {  // as in fuzz_safetensors.cpp
-  LMConfig c;
-  c.vocab = 3;
-  c.max_len = 2;
-  c.layers = 1;
-  c.block = {4, 4, FFNKind::GELU, true, 0.0, bench_attention("transformer", 1)};
-  return c;
-}
+using fuzz::Net;
+using fuzz::tiny_lm;
 
 std::string read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
