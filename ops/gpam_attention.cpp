@@ -22,7 +22,7 @@ Tensor mix_probs(const Tensor& P1, const Tensor& P2, const std::vector<double>& 
                  const std::vector<double>& b) {
   check_mix("mix_probs", P1, P2, a, b);
   const int64_t H = P1.size(1), n = P1.size(2) * P1.size(3);  // n: entries of one (T, S) matrix
-  Tensor A = Tensor::uninitialized(P1.shape(), P1.dtype());            // (B, H, T, S)
+  Tensor A = Tensor::uninitialized(P1.shape(), P1.dtype());    // (B, H, T, S)
   dispatch_float(P1, "mix_probs", [&](auto zero) {
     using T = decltype(zero);
     const T *p1 = P1.data<T>(), *p2 = P2.data<T>();
@@ -30,7 +30,7 @@ Tensor mix_probs(const Tensor& P1, const Tensor& P2, const std::vector<double>& 
     parallel_for(0, P1.size(0) * H, grain_for(n), [&](int64_t bh0, int64_t bh1) {
       for (int64_t bh = bh0; bh < bh1; ++bh) {
         const T ca = static_cast<T>(a[bh % H]), cb = static_cast<T>(b[bh % H]);
-        for (int64_t i = bh * n; i < (bh + 1) * n; ++i) pa[i] = ca * p1[i] - cb * p2[i];
+        chunk_map(n, pa + bh * n, [ca, cb](T x, T y) { return ca * x - cb * y; }, p1 + bh * n, p2 + bh * n);
       }
     });
   });
