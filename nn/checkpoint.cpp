@@ -185,17 +185,17 @@ std::string encode_state(const Generator::State& state) {
 
 Generator::State decode_state(const std::string& key, const std::string& text) {
   Generator::State state{};
-  const bool sized = text.size() == state.size() * 17 - 1;
-  for (size_t i = 0; sized && i < state.size(); ++i) {
+  bool ok = text.size() == state.size() * 17 - 1;
+  for (size_t i = 0; ok && i < state.size(); ++i) {
     const std::string word = text.substr(i * 17, 16);
-    if (word.find_first_not_of("0123456789abcdef") != std::string::npos ||
-        (i + 1 < state.size() && text[i * 17 + 16] != ' '))
-      break;
-    state[i] = std::stoull(word, nullptr, 16);
-    if (i + 1 == state.size()) return state;
+    ok = word.find_first_not_of("0123456789abcdef") == std::string::npos &&
+         (i + 1 == state.size() || text[i * 17 + 16] == ' ');
+    if (ok) state[i] = std::stoull(word, nullptr, 16);
   }
-  throw Error("metadata '" + key + "' is not a generator state (six 16-digit hex words): \"" +
-              text.substr(0, 120) + "\"");
+  if (!ok)
+    throw Error("metadata '" + key + "' is not a generator state (six 16-digit hex words): \"" +
+                text.substr(0, 120) + "\"");
+  return state;
 }
 
 // Takes the "rng.<name>" entries out of meta, each checked against the module's generators and
