@@ -52,3 +52,29 @@ TEST_CASE("activations reject non-float input, naming the op", "[activation][err
   REQUIRE_THROWS_WITH(gelu(i, GeluApprox::Tanh), Catch::Contains("gelu") && Catch::Contains("int32"));
   REQUIRE_THROWS_WITH(sigmoid(Tensor::from_bools({true}, {1})), Catch::Contains("sigmoid") && Catch::Contains("bool"));
 }
+
+// The float kernels use the vectorizable fast_exp / fast_erf (ops/fast_math.h), the double ones
+// libm: the two must agree to float precision, values and gradients, across the whole range.
+TEST_CASE("activations: float32 agrees with float64, values and gradients", "[activation]") {
+  std::vector<double> v;
+  for (double e = -30; e <= 30; e += 0.37) v.push_back(e);
+  const int64_t n = static_cast<int64_t>(v.size());
+  Generator gen(3);
+  const Tensor w64 = rand64({n}, gen, 1.0);  // weights the output, so each gradient entry is tested
+  const Tensor w32 = Tensor::from_vector(w64.to_vector(), {n});
+  using Unary = Tensor (*)(const Tensor&);
+  const std::vector<std::pair<const char*, Unary>> ops = {
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }},
+      {"silu", [](const Tensor& x) { return silu(x); }},
+      {"gelu", [](const Tensor& x) { return gelu(x); }}};
+  for (const auto& [name, f] : ops) {
+    INFO(name);
+    Tensor x64 = Tensor::from_vector(v, {n}, DType::F64).requires_grad_();
+    Tensor x32 = Tensor::from_vector(v, {n}).requires_grad_();
+    const Tensor y64 = f(x64), y32 = f(x32);
+    sum(y64 * w64).backward();
+    sum(y32 * w32).backward();
+    require_values(y32, y64.to_vector(), 1e-6);
+    require_values(x32.grad(), x64.grad().to_vector(), 1e-6);
+  }
+}
