@@ -53,8 +53,9 @@ $(BUILD)/bin/%: $(BUILD)/examples/%.o $(EX_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $< $(EX_LIB) $(LIB) $(LDLIBS) -o $@
 
+# the suite runs the program binaries too (tests/programs.h), so it builds them
 build-tests:
-	@$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BIN)
+	@$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BIN) $(EXAMPLES)
 
 # TESTS selects Catch2 test cases, e.g. make test TESTS='[softmax]'
 test: deps build-tests
@@ -71,7 +72,7 @@ bench: deps
 # AddressSanitizer + UndefinedBehaviorSanitizer (with LeakSanitizer) over the whole suite.
 SAN_OPT := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 sanitize: deps
-	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-sanitize OPT="$(SAN_OPT)" build-sanitize/run_tests
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-sanitize OPT="$(SAN_OPT)" build-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=tests/lsan.supp OPENBLAS_NUM_THREADS=1 ./build-sanitize/run_tests $(TESTS)
 
