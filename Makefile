@@ -27,6 +27,9 @@ EX_LIB    := $(BUILD)/libexamples.a
 TEST_BIN  := $(BUILD)/run_tests
 EXAMPLES  := $(patsubst examples/%.cpp,$(BUILD)/bin/%,$(wildcard examples/*.cpp))
 
+# keep the programs' object files (they are intermediates of a pattern chain), so a finished
+# build stays finished
+.SECONDARY:
 .PHONY: all deps test build-tests demo bench sanitize fuzz leakcheck clean
 all: $(LIB) $(TEST_BIN) $(EXAMPLES)
 
