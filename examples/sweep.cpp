@@ -11,6 +11,7 @@
 #include <iostream>
 #include "examples/common/progress.h"
 #include "examples/common/tasks.h"
+#include "examples/common/run_sweep.h"
 #include "examples/common/train.h"
 
 int main(int argc, char** argv) {

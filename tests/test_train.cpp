@@ -5,6 +5,7 @@
 #include <sstream>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
+#include "examples/common/run_sweep.h"
 #include "examples/common/train.h"
 
 using namespace dl;

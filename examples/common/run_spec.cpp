@@ -1,0 +1,135 @@
+#include "examples/common/run_spec.h"
+
+#include "examples/common/format.h"
+#include "examples/common/tasks.h"
+
+namespace dl::train {
+
+using json = nlohmann::json;
+
+bool is_seq2seq_task(const std::string& task) { return task == "sorting" || task == "copy" || task == "reverse"; }
+
+AttentionConfig ModelSpec::attention() const {
+  AttentionConfig a;
+  a.heads = heads;
+  if (kind == "transformer") return a;
+  if (kind == "gpam") {
+    a.kind = AttentionKind::GPAM;
+    return a;
+  }
+  DL_CHECK(kind == "dat", "model", "unknown model kind '" + kind + "' (expected transformer, dat or gpam)");
+  a.kind = AttentionKind::Dual;  // tasks.md's DAT: symmetric relations, positional symbols
+  a.n_sa = n_sa;
+  a.n_ra = n_ra;
+  a.symmetric = true;
+  a.symbols = SymbolKind::Positional;
+  return a;
+}
+
+std::string ModelSpec::str() const {
+  const std::string heads_text = kind == "dat" ? std::to_string(n_sa) + " sa + " + std::to_string(n_ra) + " ra heads"
+                                               : std::to_string(heads) + " heads";
+  return kind + " (" + heads_text + "), " + std::to_string(layers) + " layers, d " + std::to_string(d) + ", d_ff " +
+         std::to_string(d_ff) + ", dropout " + fixed(dropout, 2);
+}
+
+TrainOptions RunSpec::train_options() const { return {common.epochs, batch, lr, beta1, beta2, common.seed}; }
+
+
+BlockConfig block_config(const ModelSpec& m) {
+  BlockConfig b;
+  b.d = m.d;
+  b.d_ff = m.d_ff;
+  b.dropout = m.dropout;
+  b.attention = m.attention();
+  b.validate();
+  DL_CHECK(m.layers >= 1, "model", "layers must be positive, got " + std::to_string(m.layers));
+  return b;
+}
+
+tasks::Sizes resolved_sizes(const RunSpec& spec) {
+  const tasks::Sizes d = tasks::default_sizes(spec.task);
+  return {spec.sizes.train > 0 ? spec.sizes.train : d.train, spec.sizes.val > 0 ? spec.sizes.val : d.val,
+          spec.sizes.test > 0 ? spec.sizes.test : d.test};
+}
+
+json spec_json(const RunSpec& s, const tasks::Sizes& sizes) {
+  return {{"task", s.task},
+          {"train_size", sizes.train},
+          {"val_size", sizes.val},
+          {"test_size", sizes.test},
+          {"model_kind", s.model.kind},
+          {"seed", s.common.seed},
+          {"epochs", s.common.epochs},
+          {"batch", s.batch},
+          {"lr", s.lr},
+          {"betas", {s.beta1, s.beta2}},
+          {"load", s.load},
+          {"eval_only", s.eval_only}};
+}
+
+RunSpec family_defaults(const std::string& task) {
+  RunSpec s;
+  s.task = task;
+  if (!is_seq2seq_task(task)) return s;
+  s.model.d = 64;
+  s.model.d_ff = 128;
+  s.batch = 128;
+  s.common.epochs = 100;
+  s.sizes = {1000, 1000, 2000};
+  s.pictures = 2;
+  return s;
+}
+
+void apply_family_defaults(const CLI::App& app, RunSpec& spec) {
+  const RunSpec d = family_defaults(spec.task);
+  auto unless_given = [&](const char* flag, auto& value, const auto& fallback) {
+    const CLI::Option* option = app.get_option_no_throw(flag);
+    if (!option || option->count() == 0) value = fallback;
+  };
+  unless_given("--d", spec.model.d, d.model.d);
+  unless_given("--d-ff", spec.model.d_ff, d.model.d_ff);
+  unless_given("--batch", spec.batch, d.batch);
+  unless_given("--epochs", spec.common.epochs, d.common.epochs);
+  unless_given("--train-size", spec.sizes.train, d.sizes.train);
+  unless_given("--val-size", spec.sizes.val, d.sizes.val);
+  unless_given("--test-size", spec.sizes.test, d.sizes.test);
+  unless_given("--pictures", spec.pictures, d.pictures);
+}
+
+void add_run_flags(CLI::App& app, RunSpec& s, const std::vector<std::string>& task_names) {
+  app.add_option("--task", s.task, "task")->capture_default_str()->check(CLI::IsMember(task_names));
+  app.add_option("--model", s.model.kind, "model kind")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"transformer", "dat", "gpam"}));
+  app.add_option("--layers", s.model.layers, "layers (seq2seq: of the encoder and of the decoder)")
+      ->capture_default_str()
+      ->check(cli::Positive);
+  app.add_option("--d", s.model.d, "model width")->capture_default_str()->check(cli::Positive);
+  app.add_option("--d-ff", s.model.d_ff, "feed-forward width (SwiGLU)")->capture_default_str()->check(cli::Positive);
+  app.add_option("--heads", s.model.heads, "attention heads (transformer, gpam)")
+      ->capture_default_str()
+      ->check(cli::Positive);
+  app.add_option("--n-sa", s.model.n_sa, "dat: sensory heads")->capture_default_str()->check(cli::NonNegative);
+  app.add_option("--n-ra", s.model.n_ra, "dat: relational heads")->capture_default_str()->check(cli::NonNegative);
+  app.add_option("--dropout", s.model.dropout, "dropout rate")->capture_default_str()->check(CLI::Range(0.0, 0.95));
+  app.add_option("--train-size", s.sizes.train, "training examples (0: the task's default)")
+      ->capture_default_str()
+      ->check(cli::NonNegative);
+  app.add_option("--val-size", s.sizes.val, "validation examples (0: the task's default)")
+      ->capture_default_str()
+      ->check(cli::NonNegative);
+  app.add_option("--test-size", s.sizes.test, "test examples, also of each held-out set (0: the task's default)")
+      ->capture_default_str()
+      ->check(cli::NonNegative);
+  app.add_option("--batch", s.batch, "batch size")->capture_default_str()->check(cli::Positive);
+  app.add_option("--lr", s.lr, "Adam learning rate")->capture_default_str()->check(cli::Positive);
+  app.add_option("--load", s.load, "start from this checkpoint (same model flags)")->check(CLI::ExistingFile);
+  app.add_flag("--eval-only", s.eval_only, "with --load: only test the loaded model");
+  app.add_option("--pictures", s.pictures, "test examples to draw attention maps of (0: none)")
+      ->capture_default_str()
+      ->check(cli::NonNegative);
+  cli::add_common_flags(app, s.common);
+}
+
+}  // namespace dl::train

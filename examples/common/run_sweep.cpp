@@ -1,0 +1,168 @@
+#include "examples/common/run_sweep.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include "examples/common/format.h"
+#include "examples/common/run_dir.h"
+#include "examples/common/svg.h"
+#include "examples/common/train.h"
+
+namespace dl::train {
+
+using json = nlohmann::json;
+
+namespace {
+
+struct Stats {
+  double mean = NAN, std = NAN;
+};
+
+Stats stats(const std::vector<double>& v) {
+  if (v.empty()) return {};
+  double sum = 0;
+  for (double x : v) sum += x;
+  const double mean = sum / v.size();
+  double sq = 0;
+  for (double x : v) sq += (x - mean) * (x - mean);
+  return {mean, v.size() > 1 ? std::sqrt(sq / (v.size() - 1)) : 0.0};
+}
+
+json read_json(const std::string& path) {
+  std::ifstream in(path);
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    throw Error("sweep: cannot read '" + path + "': " + e.what());
+  }
+}
+
+std::string csv_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// A run's accuracy on `set`: "test" or the name of a held-out set.
+double accuracy_on(const json& run, const std::string& set) {
+  return set == "test" ? run.at("test_accuracy").get<double>() : run.at("heldout_accuracy").at(set).get<double>();
+}
+
+// One row of results.csv per (model, train size): mean and std over seeds of each accuracy.
+json aggregate(const std::vector<json>& runs, const SweepSpec& sweep, const std::vector<std::string>& sets) {
+  json rows = json::array();
+  for (const std::string& model : sweep.models)
+    for (int64_t n : sweep.train_sizes) {
+      json row = {{"model", model}, {"train_size", n}};
+      for (const std::string& set : sets) {
+        std::vector<double> values;
+        for (const json& r : runs)
+          if (r.at("model") == model && r.at("train_size") == n)
+            values.push_back(accuracy_on(r, set));
+        const Stats s = stats(values);
+        row["seeds"] = values.size();
+        row[set + "_mean"] = s.mean;
+        row[set + "_std"] = s.std;
+      }
+      rows.push_back(row);
+    }
+  return rows;
+}
+
+void write_results(const RunDir& dir, const json& rows, const std::vector<json>& runs, const SweepSpec& sweep,
+                   const std::vector<std::string>& sets) {
+  std::string csv = "task,model,train_size,seed";
+  for (const std::string& set : sets) csv += "," + set + "_accuracy";
+  csv += ",best_epoch,wall_seconds\n";
+  for (const json& r : runs) {
+    csv += r.at("task").get<std::string>() + "," + r.at("model").get<std::string>() + "," +
+           std::to_string(r.at("train_size").get<int64_t>()) + "," + std::to_string(r.at("seed").get<uint64_t>());
+    for (const std::string& set : sets) csv += "," + csv_number(accuracy_on(r, set));
+    csv += "," + std::to_string(r.at("best_epoch").get<int>()) + "," + csv_number(r.at("wall_seconds")) + "\n";
+  }
+  write_file_atomic(dir.file("runs.csv"), csv);
+
+  std::string results = "model,train_size,seeds", md_head = "| model | train size | seeds |", md_rule = "|---|---:|---:|";
+  for (const std::string& set : sets) {
+    results += "," + set + "_mean," + set + "_std";
+    md_head += " " + set + " accuracy |";
+    md_rule += "---:|";
+  }
+  std::string md = "# " + sweep.base.task + ": accuracy, mean +- std over seeds\n\n" + md_head + "\n" + md_rule + "\n";
+  results += "\n";
+  for (const json& row : rows) {
+    results += row["model"].get<std::string>() + "," + std::to_string(row["train_size"].get<int64_t>()) + "," +
+               std::to_string(row["seeds"].get<size_t>());
+    md += "| " + row["model"].get<std::string>() + " | " + std::to_string(row["train_size"].get<int64_t>()) + " | " +
+          std::to_string(row["seeds"].get<size_t>()) + " |";
+    for (const std::string& set : sets) {
+      results += "," + csv_number(row[set + "_mean"]) + "," + csv_number(row[set + "_std"]);
+      md += " " + fixed(row[set + "_mean"]) + " +- " + fixed(row[set + "_std"]) + " |";
+    }
+    results += "\n";
+    md += "\n";
+  }
+  write_file_atomic(dir.file("results.csv"), results);
+  write_file_atomic(dir.file("results.md"), md);
+
+  std::vector<plot::Panel> panels;
+  for (const std::string& set : sets) {
+    plot::LineChart chart{set == "test" ? "test (in distribution)" : "held out: " + set, "training examples",
+                          "accuracy", {}, true};
+    for (const std::string& model : sweep.models) {
+      plot::Series s{model, {}, {}, {}};
+      for (const json& row : rows)
+        if (row["model"] == model) {
+          s.x.push_back(row["train_size"].get<double>());
+          s.y.push_back(row[set + "_mean"].get<double>());
+          s.spread.push_back(row[set + "_std"].get<double>());
+        }
+      chart.series.push_back(s);
+    }
+    panels.push_back(chart);
+  }
+  const std::string title = sweep.base.task + ": accuracy against training size (mean, shaded +- std over " +
+                            std::to_string(sweep.seeds.size()) + " seeds)";
+  plot::save_svg(dir.file("learning_curves.svg"),
+                 plot::to_svg(plot::Figure{title, panels, static_cast<int>(std::min<size_t>(panels.size(), 3))}));
+}
+
+}  // namespace
+
+json run_sweep(const SweepSpec& sweep, std::ostream& out, bool terminal) {
+  DL_CHECK(!sweep.train_sizes.empty() && !sweep.models.empty() && !sweep.seeds.empty(), "sweep",
+           "need at least one training size, model and seed");
+  RunDir dir(sweep.base.common.out);
+  const size_t total = sweep.train_sizes.size() * sweep.models.size() * sweep.seeds.size();
+  std::vector<json> runs;
+  for (int64_t n : sweep.train_sizes)
+    for (const std::string& model : sweep.models)
+      for (uint64_t seed : sweep.seeds) {
+        RunSpec spec = sweep.base;
+        spec.sizes.train = n;
+        spec.model.kind = model;
+        spec.common.seed = seed;
+        spec.common.out = dir.file("runs/" + model + "_n" + std::to_string(n) + "_s" + std::to_string(seed));
+        out << "\n== run " << runs.size() + 1 << "/" << total << ": " << model << ", " << n
+            << " training examples, seed " << seed << "\n";
+        const std::string summary = spec.common.out + "/summary.json";
+        if (sweep.resume && std::filesystem::exists(summary)) {
+          runs.push_back(read_json(summary));
+          DL_CHECK(runs.back().value("task", "") == spec.task, "sweep",
+                   summary + " is a run of another task; give the sweep its own --out");
+          out << "done before: test accuracy " << percent(runs.back()["test_accuracy"].get<double>()) << "\n";
+        } else {
+          runs.push_back(run_task(spec, out, terminal));
+        }
+      }
+  std::vector<std::string> sets = {"test"};
+  for (const auto& item : runs.front()["heldout_accuracy"].items()) sets.push_back(item.key());
+  const json rows = aggregate(runs, sweep, sets);
+  write_results(dir, rows, runs, sweep, sets);
+  std::ifstream md(dir.file("results.md"));
+  out << "\n" << md.rdbuf() << "\nwrote " << dir.folder() << "/: results.csv, results.md, runs.csv, learning_curves.svg, runs/\n";
+  return rows;
+}
+
+}  // namespace dl::train
