@@ -1,7 +1,7 @@
 # make demo      install missing Debian packages, build, train and compare a Transformer and a
 #                DAT on a relational game (DEMO_FLAGS='--help' lists the options)
 # make test      install missing Debian packages, build, run the Catch2 suite
-# make bench     the training-step benchmark of spec/bench.md, every model and size
+# make bench     the training-step benchmark of docs/bench.md, every model and size
 # make sanitize  the suite under ASan + UBSan + LeakSanitizer
 # make fuzz      libFuzzer on the checkpoint and config loaders, FUZZ_SECONDS each
 # make leakcheck valgrind memcheck over a 100-step training run

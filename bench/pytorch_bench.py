@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The training-step benchmark of spec/bench.md in PyTorch: the yardstick for examples/bench.cpp.
+"""The training-step benchmark of docs/bench.md in PyTorch: the yardstick for examples/bench.cpp.
 
 Same model (the parameter count matches the C++ model's), same step (zero grads, forward, mean
 cross-entropy, backward, AdamW), same measurement (3 warm-up steps, median of 10 timed steps, peak

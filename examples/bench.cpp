@@ -1,4 +1,4 @@
-// The training-step benchmark of spec/bench.md: one causal LM (transformer, dat or gpam) at size
+// The training-step benchmark of docs/bench.md: one causal LM (transformer, dat or gpam) at size
 // S, M or L; one step = zero grads, forward, loss, backward, AdamW step. It prints one line per
 // run,
 //
@@ -246,7 +246,7 @@ void run_all(const Options& o) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app("The training-step benchmark of spec/bench.md");
+  CLI::App app("The training-step benchmark of docs/bench.md");
   app.add_option("--model", o.model, "transformer | dat | gpam | all")
       ->check(CLI::IsMember({"transformer", "dat", "gpam", "all"}))
       ->capture_default_str();

@@ -3,7 +3,7 @@
 // accuracy on the two held-out shape sets (shapes never seen in training). Where the DAT paper's
 // relational advantage holds, the DAT row is the higher one.
 //
-// The defaults are the DAT paper's (spec/tasks.md): occurs, 1000 training examples, batch 512,
+// The defaults are the DAT paper's (docs/tasks.md): occurs, 1000 training examples, batch 512,
 // 50 epochs; there the paper reports .646 for the Transformer and .895 for DAT (1, 1).
 //
 // Each model leaves a run folder (<out>/<model>/) with summary.json, metrics.csv,

@@ -1,4 +1,4 @@
-// The rank-collapse study (tasks.md section 6, examples/common/rank_collapse.h): per-layer
+// The rank-collapse study (docs/tasks.md, examples/common/rank_collapse.h): per-layer
 // relative residual, mean cosine similarity and query-weight gradient norm of deep stacks of
 // softmax attention and of daGPAM, at initialisation, in a pure-attention stack and in pre-norm
 // Transformer blocks. Prints the table and writes into --out:

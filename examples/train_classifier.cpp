@@ -1,5 +1,5 @@
 // Trains a classifier (Transformer, DAT or daGPAM attention) on one of the classification toy tasks
-// (spec/tasks.md): the relational games, pairwise_order or set. Defaults are the DAT paper's
+// (docs/tasks.md): the relational games, pairwise_order or set. Defaults are the DAT paper's
 // relational-games set-up: 2 layers, d 128, d_ff 256 SwiGLU, pre-LN, dropout 0.1, learned
 // positions, mean pooling + MLP; Adam lr 1e-3, betas (0.9, 0.99), batch 512, 50 epochs.
 //

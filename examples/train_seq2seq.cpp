@@ -1,5 +1,5 @@
 // Trains an encoder-decoder (Transformer, DAT or daGPAM self-attention) on a sequence toy task
-// (spec/tasks.md): object sorting (the argsort of 10 objects), copy or reverse. Loss with teacher
+// (docs/tasks.md): object sorting (the argsort of 10 objects), copy or reverse. Loss with teacher
 // forcing; accuracy is full-sequence accuracy of greedy decoding (every position right).
 // Defaults: 2 + 2 layers, d 64, d_ff 128 SwiGLU, dropout 0.1; Adam lr 1e-3, betas (0.9, 0.99),
 // batch 128, 100 epochs; 1000 / 1000 / 2000 examples.

@@ -1,4 +1,4 @@
-// Transformer blocks (spec sections 2 and 6), one class per role, the attention kind an option:
+// Transformer blocks (docs/attention.md, docs/relational.md), one class per role, the attention kind an option:
 //
 //   EncoderBlock  pre-norm:   x = x + drop(SA(LN1 x));   x = x + drop(FFN(LN2 x))
 //                 post-norm:  x = LN1(x + drop(SA(x)));   x = LN2(x + drop(FFN(x)))

@@ -1,5 +1,5 @@
 // Classifier over a set or sequence of object tokens, e.g. the 9 cells of a relational game
-// (tasks.md section 1), a pair of objects or a triple of SET cards:
+// (docs/tasks.md, Relational games), a pair of objects or a triple of SET cards:
 //
 //   x = drop(embed(features) + pos[:N])    Linear F -> d, learned positions (max_len, d)
 //   x = EncoderBlock(x), L times           self-attention of any kind, no mask

@@ -1,4 +1,4 @@
-// Model configurations: one struct per model, with defaults from the specs (tasks.md, bench.md).
+// Model configurations: one struct per model, with defaults from docs/tasks.md and docs/bench.md.
 //
 // Each struct lists its fields once, in fields(), and everything else is derived from that list:
 // JSON in both directions (stored in a checkpoint's metadata, so a saved model reloads without
@@ -50,9 +50,9 @@ struct AttentionConfig {
   }
 };
 
-// The attention of bench.md by model name: "transformer" (h standard heads), "dat" (h/2 sensory
+// The attention of docs/bench.md by model name: "transformer" (h standard heads), "dat" (h/2 sensory
 // + h/2 relational, d_r = h/2, dp = dh, symmetric, positional symbols) or "gpam" (h heads, fixed
-// lam 0.2). The same dual set-up is tasks.md's DAT with (n_sa, n_ra) = (h/2, h/2).
+// lam 0.2). The same dual set-up is docs/tasks.md's DAT with (n_sa, n_ra) = (h/2, h/2).
 AttentionConfig bench_attention(const std::string& model, int64_t heads);
 
 // What every block of a stack shares.
@@ -92,7 +92,7 @@ struct Seq2SeqConfig {
   }
 };
 
-// Decoder-only causal LM (models/lm.h); the defaults are bench.md's configuration S.
+// Decoder-only causal LM (models/lm.h); the defaults are docs/bench.md's configuration S.
 struct LMConfig {
   static constexpr const char* kind = "lm";
   int64_t vocab = 32;
@@ -107,11 +107,11 @@ struct LMConfig {
   }
 };
 
-// bench.md's model `model` (transformer | dat | gpam) at size `size` (S | M | L).
+// docs/bench.md's model `model` (transformer | dat | gpam) at size `size` (S | M | L).
 LMConfig bench_lm_config(const std::string& model, const std::string& size);
 
 // Classifier over a set or sequence of object tokens (models/classifier.h); the defaults are
-// tasks.md's relational-games set-up (9 tokens of 6 x 6 RGB patches, 2 layers, d 128, d_ff 256
+// docs/tasks.md's relational-games set-up (9 tokens of 6 x 6 RGB patches, 2 layers, d 128, d_ff 256
 // SwiGLU, pre-norm, dropout 0.1, mean pooling), with a Transformer of 2 heads.
 struct ClassifierConfig {
   static constexpr const char* kind = "classifier";

@@ -1,4 +1,4 @@
-// Decoder-only causal language model: bench.md's benchmark model when config.block is
+// Decoder-only causal language model: docs/bench.md's benchmark model when config.block is
 // pre-norm, GELU, dropout 0 (LMConfig's defaults and bench_lm_config()):
 //
 //   x = drop(embed(tokens) + pos[:T])          token table (V, d), learned positions (T, d)
@@ -7,7 +7,7 @@
 //
 // (A decoder-only block has no cross-attention: it is an encoder block with a causal mask, and
 // the L blocks with LN_f are an EncoderStack.)
-// The attention of every block is config.block.attention: standard (bench.md's transformer),
+// The attention of every block is config.block.attention: standard (docs/bench.md's transformer),
 // dual (dat; its positional symbols shared by every layer) or daGPAM (gpam).
 // Parameter names: embed, pos, symbols (dual only), stack.blocks.<l>.*, stack.norm, head.
 #pragma once

@@ -1,4 +1,4 @@
-// Multi-head attention (spec section 2), and the head bookkeeping every attention module shares.
+// Multi-head attention (docs/attention.md), and the head bookkeeping every attention module shares.
 //
 //   Q = x Wq + bq,  K = y Wk + bk,  V = y Wv + bv       (Linear wq, wk, wv: d -> H dh)
 //   O = SDPA(Q_h, K_h, V_h, M) for every head h         (one fused op, ops/sdpa.h)

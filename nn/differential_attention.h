@@ -1,4 +1,4 @@
-// Differential attention layer (spec section 8). H heads; each head's query and key have two
+// Differential attention layer (docs/differential.md). H heads; each head's query and key have two
 // halves of size dh = d / (2 H), its value has 2 dh:
 //
 //   Q = x Wq + bq,  K = y Wk + bk,  V = y Wv + bv        (Linear wq, wk, wv: d -> d)

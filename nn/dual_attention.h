@@ -1,4 +1,4 @@
-// DualAttention (spec section 6): n_sa sensory heads and n_ra relational heads side by side, all
+// DualAttention (docs/relational.md, Dual attention): n_sa sensory heads and n_ra relational heads side by side, all
 // of size dh = d / (n_sa + n_ra), on x (B, T, d) with symbols from a SymbolSource:
 //
 //   e   = sa(x, x, mask)         MultiHeadAttention: Wq, Wk, Wv d -> n_sa dh, Wo n_sa dh -> n_sa dh

@@ -1,4 +1,4 @@
-// daGPAM attention layer (spec section 7): multi-head attention whose attention matrix per head,
+// daGPAM attention layer (docs/gpam.md): multi-head attention whose attention matrix per head,
 // A = (1 + lam_h) Ap - lam_h An, may hold negative weights while each row sums to 1. The op
 // (ops/gpam_attention.h, a reconstruction from the paper's description) does the heads' work.
 //

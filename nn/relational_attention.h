@@ -1,4 +1,4 @@
-// RelationalAttention (spec section 4): the relational heads of the Dual Attention Transformer.
+// RelationalAttention (docs/relational.md): the relational heads of the Dual Attention Transformer.
 // x (B, T, d) and symbols from a SymbolSource (nn/symbols.h) -> (B, T, H dh):
 //
 //   q_attn, k_attn = x Wq_attn, x Wk_attn                     (d -> H dh, split into H heads)

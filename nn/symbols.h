@@ -1,4 +1,4 @@
-// Symbols for relational attention (spec section 5): the s_j that carry "which object" while the
+// Symbols for relational attention (docs/relational.md, Symbols): the s_j that carry "which object" while the
 // relations carry "how they relate". One source is shared by every layer of a model; each layer
 // calls forward(x) with its own input x (B, S, d).
 //

@@ -1,10 +1,12 @@
 // The attention matrix that every attention variant shares, as raw kernels (not recorded; each
-// variant's op calls them from its own forward and backward).
+// variant's op calls them from its own forward and backward). Notation: docs/attention.md.
 //
-//   forward:   P = softmax_j( scale * Q K^T + M )          per (batch, head)
-//   backward:  given dP,  dS = P * (dP - rowsum(dP * P))   (softmax Jacobian, row by row)
-//              dQ = scale * dS K,   dK = scale * dS^T Q
-// M is -inf where the mask says so. A row with every key masked has P = 0 and so dS = 0: no NaN.
+//   forward:   Z = scale * Q K^T + M                      the scores (T, S), never stored
+//              P = softmax_j(Z)                           per (batch, head)
+//   backward:  given dP,  dZ = P * (dP - rowsum(dP * P))   (softmax Jacobian, row by row)
+//              dQ = scale * dZ K,   dK = scale * dZ^T Q
+// The scores are Z, not S: S is the number of keys. M is -inf where the mask says so. A row with
+// every key masked has P = 0 and so dZ = 0: no NaN.
 //
 // Layout: Q (B, H, T, dh), K (B, H, S, dh), P and dP (B, H, T, S), all contiguous.
 #pragma once

@@ -1,4 +1,4 @@
-// Differential attention (spec section 8), the attention part as one recorded op. Per (batch,
+// Differential attention (docs/differential.md), the attention part as one recorded op. Per (batch,
 // head), with the query and key split in halves Q1, Q2 and K1, K2 of size dh, s = 1 / sqrt(dh):
 //
 //   forward:   P1 = softmax(s Q1 K1^T + M)        P2 = softmax(s Q2 K2^T + M)

@@ -1,4 +1,4 @@
-// daGPAM: generalized probabilistic attention (spec section 7) as one recorded op.
+// daGPAM: generalized probabilistic attention (docs/gpam.md) as one recorded op.
 //
 // This is a reconstruction from the paper's description, not from reference code: a second,
 // negative attention matrix is built from a ReLU and a learned dh x dh map of the query, and the

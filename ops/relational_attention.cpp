@@ -17,12 +17,13 @@ constexpr const char* kOp = "relational_attention";
 
 // Sizes shared by the forward and backward kernels. Buffers (all contiguous):
 //   P (B, H, T, S) alpha;  rt (B, d_r, T, S) relations, one (T, S) matrix per relation l;
-//   abar (B, H, T, d_r);   Wm (B, H, T, W) the symbol weights: P itself, or the offset bins.
+//   abar (B, H, T, d_r);   beta (B, H, T, W) the weights of the symbol values: P itself, or the
+//   offset bins (docs/relational.md).
 struct Dims {
   int64_t B, H, T, S, dh;
   int64_t dr = 0, dp = 0;  // 0: no relation term (RCA)
   int64_t D = 0;           // offset clip of position-relative symbols
-  int64_t W = 0;           // columns of Wm: S per position, 2D+1 position-relative
+  int64_t W = 0;           // columns of beta: S per position, 2D+1 position-relative
   int64_t query_offset = 0;
   bool relative = false;
 
@@ -291,9 +292,9 @@ Tensor relational_attention(const Tensor& q_attn_in, const Tensor& k_attn_in, co
     rt = relations(d, q_rel, k_rel);
     abar = contract_relations(d, P, rt);
   }
-  const Tensor Wm = d.relative ? offset_bins(d, P) : P;  // (B, H, T, W)
-  const Tensor svb = per_batch_symbols(d, sv.detach());  // (B, H, W, dh)
-  Tensor a = attention_values(Wm, svb);                  // (B, H, T, dh)
+  const Tensor beta = d.relative ? offset_bins(d, P) : P;  // (B, H, T, W)
+  const Tensor svb = per_batch_symbols(d, sv.detach());    // (B, H, W, dh)
+  Tensor a = attention_values(beta, svb);                  // (B, H, T, dh)
   if (d.has_relations()) add_relation_term(d, abar, wr, a);
 
   if (alpha) *alpha = P;
@@ -304,13 +305,13 @@ Tensor relational_attention(const Tensor& q_attn_in, const Tensor& k_attn_in, co
   auto det = [](const Tensor& t) { return t.defined() ? t.detach() : Tensor(); };
   return record(
       kOp, a, {q_attn, k_attn, q_rel, k_rel, wr, sv},
-      [d, scale, P, rt, abar, Wm, svb, sv_shape = sv.shape(), qa = det(q_attn), ka = det(k_attn),
+      [d, scale, P, rt, abar, beta, svb, sv_shape = sv.shape(), qa = det(q_attn), ka = det(k_attn),
        qr = det(q_rel), kr = det(k_rel), w = det(wr)](const Tensor& g, const Needs& needs) {
         Grads grads(6);   // q_attn, k_attn, q_rel, k_rel, wr, sv
-        Tensor dW, dsvb;  // (B, H, T, W), (B, H, W, dh)
-        attention_values_backward(g, Wm, svb, &dW, needs[5] ? &dsvb : nullptr);
+        Tensor dbeta, dsvb;  // (B, H, T, W), (B, H, W, dh)
+        attention_values_backward(g, beta, svb, &dbeta, needs[5] ? &dsvb : nullptr);
         if (needs[5]) grads[5] = sum_to(dsvb, sv_shape);
-        Tensor dP = d.relative ? offset_bins_backward(d, dW) : dW;  // (B, H, T, S)
+        Tensor dP = d.relative ? offset_bins_backward(d, dbeta) : dbeta;  // (B, H, T, S)
         if (d.has_relations()) {
           const Tensor dabar = abar_grad(d, g, w);  // (B, H, T, d_r)
           if (needs[4]) grads[4] = relation_weights_grad(d, g, abar);

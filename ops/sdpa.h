@@ -1,10 +1,23 @@
-// Scaled dot-product attention as one recorded op (spec section 1), per (batch, head):
+// Scaled dot-product attention as one recorded op (docs/attention.md), per (batch, head):
 //
-//   forward:   P = softmax_j( Q K^T / sqrt(dh) + M )        (ops/attention_probs.h)
+//   forward:   Z = Q K^T / sqrt(dh) + M                     the scores (T, S)
+//              P = softmax_j(Z)                             (ops/attention_probs.h)
 //              O = P V
 //   backward:  dV = P^T dO
 //              dP = dO V^T
-//              dQ, dK from dP through the softmax Jacobian  (attention_probs_backward)
+//              dZ = P * (dP - rowsum(dP * P))               the softmax Jacobian, row by row
+//              dQ = dZ K / sqrt(dh),  dK = dZ^T Q / sqrt(dh) (attention_probs_backward)
+//
+// Worked example: one query, two keys, dh = 2, no mask. q = (1, 0), k1 = (1, 0), k2 = (0, 1),
+// v1 = (1, 2), v2 = (3, 4), dO = (1, 0):
+//   Z  = (q.k1, q.k2) / sqrt(2)   = (0.7071, 0)
+//   P  = softmax(Z)               = (0.6698, 0.3302)          e^0.7071 = 2.0281; 2.0281 / 3.0281
+//   O  = 0.6698 v1 + 0.3302 v2    = (1.6605, 2.6605)
+//   dV = P^T dO                   : dv1 = (0.6698, 0), dv2 = (0.3302, 0)
+//   dP = (dO.v1, dO.v2)           = (1, 3)
+//   dZ = P * (dP - 1.6605)        = (-0.4424, 0.4424)         rowsum(dP * P) = 1.6605
+//   dQ = dZ K / sqrt(2)           = (-0.3128, 0.3128)         q moves toward k2, the key whose
+//   dK = dZ^T q / sqrt(2)         : dk1 = (-0.3128, 0), dk2 = (0.3128, 0)   value dO rewards
 //
 // Only P (B, H, T, S) is kept for the backward: never the scores, never a mask tensor. A query
 // whose keys are all masked has P = 0, so O = 0 and every gradient through that row is 0.

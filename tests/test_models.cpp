@@ -181,7 +181,7 @@ TEST_CASE("bench LM configs build bench.md's model", "[models]") {
   REQUIRE(bench_lm_config("gpam", "L").block.attention.kind == AttentionKind::GPAM);
   REQUIRE(bench_lm_config("gpam", "L").block.attention.lam == 0.2);
 
-  // the parameter count of transformer S by bench.md's description: untied embedding, learned
+  // the parameter count of transformer S by docs/bench.md's description: untied embedding, learned
   // positions, every Linear and LayerNorm with a bias
   const int64_t V = 32, T = 16, L = 2, d = 64, f = 256;
   const int64_t block = 2 * 2 * d + 4 * (d * d + d) + (d * f + f) + (f * d + d);

@@ -123,7 +123,7 @@ int n_objects(const Scene& s) {
   return static_cast<int>(std::count_if(s.begin(), s.end(), [](int id) { return id != kEmpty; }));
 }
 
-// The layout of the spec's table for each task.
+// The layout of docs/tasks.md's table for each task.
 void require_layout(RelationalTask task, const Scene& s) {
   auto in_row = [&](int r) { return n_objects(Scene{s[3 * r], s[3 * r + 1], s[3 * r + 2], -1, -1, -1, -1, -1, -1}); };
   switch (task) {

@@ -1,4 +1,4 @@
-// Datasets of the toy tasks (spec/tasks.md): the split structs every generator returns, the
+// Datasets of the toy tasks (docs/tasks.md): the split structs every generator returns, the
 // batching helpers the training programs use, and the small pieces the generators share.
 //
 // Conventions of every generator:

@@ -1,4 +1,4 @@
-// Tasks on abstract objects given as random feature vectors (spec/tasks.md sections 2-4): the
+// Tasks on abstract objects given as random feature vectors (docs/tasks.md: sorting, pairwise order, SET): the
 // model must learn relations (order, equality of attributes) from features alone.
 //
 // Each seed fixes a "world" (the object vectors and the hidden order), drawn from its own

@@ -1,4 +1,4 @@
-// The rank-collapse study (tasks.md section 6): how fast a deep stack of attention layers maps its
+// The rank-collapse study (docs/tasks.md): how fast a deep stack of attention layers maps its
 // T tokens onto one vector, for softmax attention and for daGPAM, at initialisation.
 //
 // Per seed: random tokens X_0 (B, T, d) ~ N(0, 1) go through L layers, X_l = layer_l(X_{l-1}).

@@ -1,4 +1,4 @@
-// Relational games (spec/tasks.md section 1, in the style of Shanahan et al., 2020).
+// Relational games (docs/tasks.md, in the style of Shanahan et al., 2020).
 //
 // An image is a 3 x 3 grid of cells, each a P x P RGB patch, empty (black) or holding one
 // object: a shape drawn in one palette colour, always centred in its patch (no random offset,

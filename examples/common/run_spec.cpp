@@ -18,7 +18,7 @@ AttentionConfig ModelSpec::attention() const {
     return a;
   }
   DL_CHECK(kind == "dat", "model", "unknown model kind '" + kind + "' (expected transformer, dat or gpam)");
-  a.kind = AttentionKind::Dual;  // tasks.md's DAT: symmetric relations, positional symbols
+  a.kind = AttentionKind::Dual;  // docs/tasks.md's DAT: symmetric relations, positional symbols
   a.n_sa = n_sa;
   a.n_ra = n_ra;
   a.symmetric = true;

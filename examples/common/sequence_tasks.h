@@ -1,4 +1,4 @@
-// Copy and reverse (spec/tasks.md section 5): the smoke test of an encoder-decoder, that
+// Copy and reverse (docs/tasks.md, Copy and reverse): the smoke test of an encoder-decoder, that
 // cross-attention, causal masking and greedy decoding work.
 //
 // Token ids: kPad = 0 fills the positions after a sequence's end, kStart = 1 starts the decoder

@@ -12,7 +12,7 @@ namespace dl::tasks {
 
 const std::vector<std::string>& task_names();
 
-// The sizes of the papers' set-ups (spec/tasks.md), e.g. occurs: 1000 / 5000 / 10000.
+// The sizes of the papers' set-ups (docs/tasks.md), e.g. occurs: 1000 / 5000 / 10000.
 Sizes default_sizes(const std::string& name);
 
 // The task's data for a seed. Throws dl::Error for an unknown name, a size below its minimum
