@@ -9,6 +9,9 @@
 //      requires grad, accumulated (+=) into leaf.grad.
 // Unless keep_graph, a Node drops its closure and inputs right after it runs, so saved
 // activations are freed during backward, and a second backward fails with a clear message.
+// The walk (count_consumers, send, Tensor::backward) is at the end of this file; the hooks it
+// calls (run_closure: profiling; check_grad: shapes and anomaly mode; free_node) just above it.
+// Prose and pictures: docs/autograd.md.
 #include "autograd/graph.h"
 
 #include <atomic>
@@ -96,12 +99,19 @@ Node::~Node() {
 
 TensorImpl::~TensorImpl() = default;
 
+// ---- summing gradients in place ----
+
 // Whether dense t is reachable through no handle but the `handles` its caller counts, and shares
 // its storage with no other tensor. Gradients may alias saved tensors or each other, and a caller
 // may hold a leaf's grad; only such a tensor may be kept, or summed into in place, unseen.
 static bool exclusive(const Tensor& t, long handles) {
   return t.impl_ptr().use_count() == handles && t.impl().storage.use_count() == 1;
 }
+
+// The handles the walk itself holds on a gradient, for exclusive():
+constexpr long kPendingHandles = 1;   // a Node's pending sum: its entry in the walk's map
+constexpr long kLeafGradHandles = 2;  // a leaf's grad: the leaf's own field and the walk's copy
+constexpr long kFreshHandles = 1;     // a gradient a closure just returned: the walk's copy
 
 // slot += g, where slot (a gradient being summed) has `handles` handles.
 static void accumulate(Tensor& slot, const Tensor& g, long handles) {
@@ -111,11 +121,74 @@ static void accumulate(Tensor& slot, const Tensor& g, long handles) {
   else slot = add_kernel(slot, g);
 }
 
+// ---- the walk's hooks: profiling, checks, freeing the graph ----
+
+// n's closure on its incoming gradient g, timed when profiling.
+static Grads run_closure(Node& n, const Tensor& g, const Needs& needs) {
+  std::optional<detail::ProfileScope> timed;
+  if (profiling()) timed.emplace(n.op + " backward");
+  return n.backward(g, needs);
+}
+
+// Throws, naming the op, unless gradient i fits input i (and, in anomaly mode, is finite).
 static void check_grad(const Node& node, size_t i, const Tensor& g) {
   const Tensor& in = node.inputs[i];
   DL_CHECK(g.shape() == in.shape() && g.dtype() == in.dtype(), node.op + " backward",
            "gradient " + g.str() + " for input " + std::to_string(i) + " does not match input " +
                in.str());
+  if (anomaly_mode()) check_gradient_anomaly(node.op, i, g);
+}
+
+// Drops n's closure and inputs once it has run, so saved activations are freed during backward
+// and a second backward fails clearly. keep_alive holds n's producers until the walk ends, so
+// the raw Node* it still has to visit stay valid.
+static void free_node(Node& n, std::vector<std::shared_ptr<Node>>& keep_alive) {
+  for (const Tensor& in : n.inputs)
+    if (in.defined() && in.grad_fn()) keep_alive.push_back(in.grad_fn());
+  n.backward = nullptr;
+  n.inputs.clear();
+}
+
+// ---- the walk ----
+
+// Step 1: every Node reachable from root, with how many reachable Nodes consume its output.
+static std::unordered_map<Node*, int> count_consumers(Node* root) {
+  std::unordered_map<Node*, int> consumers{{root, 0}};
+  std::vector<Node*> stack{root};
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    DL_CHECK(n->backward != nullptr, "backward",
+             "the graph through '" + n->op +
+                 "' was already freed by an earlier backward; pass keep_graph = true to the first one");
+    for (const Tensor& in : n->inputs) {
+      if (!in.defined() || !in.requires_grad() || !in.grad_fn()) continue;
+      Node* p = in.grad_fn().get();
+      auto it = consumers.find(p);
+      if (it == consumers.end()) {
+        consumers[p] = 1;
+        stack.push_back(p);
+      } else {
+        ++it->second;
+      }
+    }
+  }
+  return consumers;
+}
+
+// Step 3: input `in`'s gradient g (dense) goes into its Node's pending sum, or into a leaf's grad.
+static void send(const Tensor& in, const Tensor& g, std::unordered_map<Node*, Tensor>& pending) {
+  if (in.grad_fn()) {
+    Tensor& slot = pending[in.grad_fn().get()];
+    if (slot.defined()) accumulate(slot, g, kPendingHandles);
+    else slot = g;
+  } else if (in.grad().defined()) {
+    Tensor old = in.grad();  // held by the leaf too
+    accumulate(old, g, kLeafGradHandles);
+    in.set_grad(old);
+  } else {
+    in.set_grad(exclusive(g, kFreshHandles) ? g : g.clone());
+  }
 }
 
 void Tensor::backward(const Tensor& grad_output, bool keep_graph) const {
@@ -136,38 +209,15 @@ void Tensor::backward(const Tensor& grad_output, bool keep_graph) const {
     return;
   }
 
-  // 1. reachable nodes and their consumer counts
-  std::unordered_map<Node*, int> consumers;
-  std::vector<Node*> stack{grad_fn().get()};
-  consumers[stack[0]] = 0;
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
-    DL_CHECK(n->backward != nullptr, "backward",
-             "the graph through '" + n->op +
-                 "' was already freed by an earlier backward; pass keep_graph = true to the first one");
-    for (const Tensor& in : n->inputs) {
-      if (!in.defined() || !in.requires_grad() || !in.grad_fn()) continue;
-      Node* p = in.grad_fn().get();
-      auto it = consumers.find(p);
-      if (it == consumers.end()) {
-        consumers[p] = 1;
-        stack.push_back(p);
-      } else {
-        ++it->second;
-      }
-    }
-  }
+  Node* root = grad_fn().get();
+  std::unordered_map<Node*, int> consumers = count_consumers(root);
 
-  // 2-3. Kahn order from the root. A node whose consumers sent it nothing still runs, with an
-  // undefined gradient, only to release its own producers.
-  std::unordered_map<Node*, Tensor> pending;
-  pending[grad_fn().get()] = seed;
-  std::vector<Node*> ready{grad_fn().get()};
+  // Step 2: Kahn order from the root. A Node is ready once every consumer has sent its share.
+  // One whose consumers sent nothing still runs, with an undefined gradient, only to release
+  // its own producers.
+  std::unordered_map<Node*, Tensor> pending{{root, seed}};
+  std::vector<Node*> ready{root};
   std::vector<std::shared_ptr<Node>> keep_alive{grad_fn()};  // raw Node* stay valid until the end
-  auto release = [&](Node* p) {
-    if (--consumers[p] == 0) ready.push_back(p);
-  };
   while (!ready.empty()) {
     Node* n = ready.back();
     ready.pop_back();
@@ -176,12 +226,7 @@ void Tensor::backward(const Tensor& grad_output, bool keep_graph) const {
     Needs needs(n->inputs.size());
     for (size_t i = 0; i < needs.size(); ++i)
       needs[i] = n->inputs[i].defined() && n->inputs[i].requires_grad();
-    Grads grads(n->inputs.size());
-    if (g.defined()) {
-      std::optional<detail::ProfileScope> timed;
-      if (profiling()) timed.emplace(n->op + " backward");
-      grads = n->backward(g, needs);
-    }
+    Grads grads = g.defined() ? run_closure(*n, g, needs) : Grads(n->inputs.size());
     DL_CHECK(grads.size() == n->inputs.size(), n->op + " backward",
              "returned " + std::to_string(grads.size()) + " gradients for " +
                  std::to_string(n->inputs.size()) + " inputs");
@@ -190,29 +235,13 @@ void Tensor::backward(const Tensor& grad_output, bool keep_graph) const {
       Tensor in = n->inputs[i];
       if (grads[i].defined()) {
         check_grad(*n, i, grads[i]);
-        if (anomaly_mode()) check_gradient_anomaly(n->op, i, grads[i]);
         Tensor gi = grads[i].contiguous();
-        grads[i] = Tensor();
-        if (in.grad_fn()) {
-          Tensor& slot = pending[in.grad_fn().get()];
-          if (slot.defined()) accumulate(slot, gi, 1);
-          else slot = gi;
-        } else if (in.grad().defined()) {
-          Tensor old = in.grad();  // held by the leaf too
-          accumulate(old, gi, 2);
-          in.set_grad(old);
-        } else {
-          in.set_grad(exclusive(gi, 1) ? gi : gi.clone());
-        }
+        grads[i] = Tensor();  // gi is now the only handle, unless the closure kept one
+        send(in, gi, pending);
       }
-      if (in.grad_fn()) release(in.grad_fn().get());
+      if (in.grad_fn() && --consumers[in.grad_fn().get()] == 0) ready.push_back(in.grad_fn().get());
     }
-    if (!keep_graph) {
-      for (const Tensor& in : n->inputs)
-        if (in.defined() && in.grad_fn()) keep_alive.push_back(in.grad_fn());
-      n->backward = nullptr;
-      n->inputs.clear();
-    }
+    if (!keep_graph) free_node(*n, keep_alive);
   }
 }
 

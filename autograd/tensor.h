@@ -16,6 +16,7 @@
 #include <vector>
 #include "autograd/dtype.h"
 #include "autograd/error.h"
+#include "autograd/storage.h"
 
 namespace dl {
 
@@ -23,22 +24,6 @@ using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& s);  // "(2, 3, 4)"
 int64_t shape_numel(const Shape& s);
 Shape contiguous_strides(const Shape& s);
-
-// Bytes held by all live Storage objects: leak tests assert it returns to its starting value.
-int64_t live_storage_bytes();
-
-// 64-byte aligned bytes, zero-initialised unless zero is false (the owner then writes every byte
-// before reading any). Freed blocks are cached by size and reused (autograd/tensor.cpp), so a
-// training loop, which asks for the same sizes every step, stops paying for the system allocator
-// and for page faults after its first step.
-struct Storage {
-  explicit Storage(std::size_t bytes, bool zero = true);
-  ~Storage();
-  Storage(const Storage&) = delete;
-  Storage& operator=(const Storage&) = delete;
-  void* data;
-  std::size_t bytes;
-};
 
 struct Node;
 
