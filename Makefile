@@ -1,6 +1,7 @@
 # make demo      install missing Debian packages, build, train and compare a Transformer and a
 #                DAT on a relational game (DEMO_FLAGS='--help' lists the options)
 # make test      install missing Debian packages, build, run the Catch2 suite
+# make tour      build and run the guided tour of attention and autograd (examples/tour.cpp)
 # make bench     the training-step benchmark of docs/bench.md, every model and size
 # make sanitize  the suite under ASan + UBSan + LeakSanitizer
 # make fuzz      libFuzzer on the checkpoint and config loaders, FUZZ_SECONDS each
@@ -30,7 +31,7 @@ EXAMPLES  := $(patsubst examples/%.cpp,$(BUILD)/bin/%,$(wildcard examples/*.cpp)
 # keep the programs' object files (they are intermediates of a pattern chain), so a finished
 # build stays finished
 .SECONDARY:
-.PHONY: all deps test build-tests demo bench sanitize fuzz leakcheck clean
+.PHONY: all deps test build-tests demo tour bench sanitize fuzz leakcheck clean
 all: $(LIB) $(TEST_BIN) $(EXAMPLES)
 
 deps:
@@ -67,6 +68,11 @@ test: deps build-tests
 demo: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/bin/demo
 	./$(BUILD)/bin/demo $(DEMO_FLAGS)
+
+# the guided tour: tiny attention examples step by step; writes tour_tape.dot (and .svg)
+tour: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/bin/tour
+	./$(BUILD)/bin/tour
 
 bench: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/bin/bench
