@@ -10,6 +10,7 @@
 // Usage: build/bin/tour [--out DIR]   (writes DIR/tour_tape.dot, and tour_tape.svg when
 // Graphviz's `dot` is installed; DIR defaults to the current folder). Exits 1 when a recomputed
 // value disagrees with the op's.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -282,7 +283,7 @@ void sdpa_forward_backward() {
 
 // 5. Relational attention: what the op keeps (alpha, r) and what it computes from them.
 void relational() {
-  section("5. Relational attention, one head, d_r = 1 relation, dp = dh = 2, symmetric, positional symbols");
+  section("5. Relational attention, one head, d_r = 1 relation, dp = dh = 2, symmetric relations");
   const Mat qa = kX, ka = {{1.0, 1.0}, {0.0, -1.0}, {0.5, 0.5}};
   const Mat rel = {{1.0, 0.0}, {0.0, 1.0}, {1.0, 1.0}};    // q_rel = k_rel (symmetric)
   const Mat wr = {{1.0}, {-0.5}};                           // wr[0]: (dh, d_r), so Wr = wr[0]^T
@@ -298,7 +299,8 @@ void relational() {
   const Mat r_op = mat(reshape(r.contiguous(), {3, 3}));  // (B, T, S, d_r) = (1, 3, 3, 1) as (T, S)
   show("r", "<q_rel_i, k_rel_j> / sqrt(dp)   (l = 1)", r_op);
   agree("r", r_op, rr);
-  std::printf("        r is symmetric (r_ij = r_ji): k_rel = q_rel, a similarity kernel\n");
+  agree("r = r^T (symmetric: k_rel = q_rel, a similarity kernel)", r_op, transposed(r_op));
+  show("sv", "s Ws, positional symbols (S, dh)", sv);
   Mat ab = zeros(3, 1);  // abar_i = sum_j alpha_ij r_ij
   for (size_t i = 0; i < 3; ++i)
     for (size_t j = 0; j < 3; ++j) ab[i][0] += al[i][j] * rr[i][j];
@@ -306,6 +308,19 @@ void relational() {
   const Mat out = combine(product(ab, transposed(wr)), 1, product(al, sv), 1);
   show("a", "abar Wr + alpha sv", mat(a));
   agree("a", mat(a), out);
+
+  // Position-relative symbols, D = 1: the symbol of the pair (i, j) is row clip(j - i, -1, 1) + 1
+  // of a 3-row table, so the weights of the symbol values are bins, not alpha.
+  std::printf("\n-- position-relative symbols, D = 1: sv is a table of 2D + 1 = 3 rows (offset -1, 0, +1)\n");
+  const Mat table = {{1.0, 0.0}, {0.0, 0.0}, {0.0, 1.0}};  // "the key is before / here / after"
+  const Tensor a_rel = relational_attention(tensor(qa, head_shape(qa)), tensor(ka, head_shape(ka)), q_rel, q_rel,
+                                            tensor(wr, {1, 2, 1}), tensor(table, {1, 3, 2}));
+  Mat bins = zeros(3, 3);  // bins_im = sum of alpha_ij over the j with clip(j - i, -1, 1) + 1 = m
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) bins[i][std::clamp(j - i, -1, 1) + 1] += al[i][j];
+  show("bins", "sum of alpha_ij per offset bin", bins);
+  show("a", "abar Wr + bins sv", mat(a_rel));
+  agree("a", mat(a_rel), combine(product(ab, transposed(wr)), 1, product(bins, table), 1));
 }
 
 // 6. daGPAM: a second, negative attention matrix; rows still sum to 1.
