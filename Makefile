@@ -6,6 +6,8 @@
 # make sanitize  the suite under ASan + UBSan + LeakSanitizer
 # make fuzz      libFuzzer on the checkpoint and config loaders, FUZZ_SECONDS each
 # make leakcheck valgrind memcheck over a 100-step training run
+# make mutate    plant each bug of mutations/ in a scratch copy, rebuild, run the suite: caught or
+#                SURVIVED per mutation (MUTATIONS='regex' picks some)
 # make -j2       build the library, the tests and every program in examples/
 CXX      ?= g++
 BUILD    ?= build
@@ -31,7 +33,7 @@ EXAMPLES  := $(patsubst examples/%.cpp,$(BUILD)/bin/%,$(wildcard examples/*.cpp)
 # keep the programs' object files (they are intermediates of a pattern chain), so a finished
 # build stays finished
 .SECONDARY:
-.PHONY: all deps test build-tests demo tour bench sanitize fuzz leakcheck clean
+.PHONY: all deps test build-tests demo tour bench sanitize fuzz leakcheck mutate clean
 all: $(LIB) $(TEST_BIN) $(EXAMPLES)
 
 deps:
@@ -106,6 +108,10 @@ leakcheck:
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-valgrind OPT="-O1 -g" build-valgrind/bin/train_steps
 	DL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
 	  --suppressions=tests/valgrind.supp --error-exitcode=1 build-valgrind/bin/train_steps --steps 100
+
+# mutation testing (scripts/mutate.sh; the list and its format in mutations/)
+mutate: deps
+	@JOBS=$(JOBS) ./scripts/mutate.sh
 
 clean:
 	rm -rf $(BUILD) build-*

@@ -13,6 +13,49 @@ TEST_CASE("a tensor used twice accumulates both gradients", "[autograd]") {
   require_values(x.grad(), {3, 5, 7});
 }
 
+// The engine sums gradients in place only into buffers nobody else sees. Through an add (whose
+// backward passes g on as is) and a view, a gradient aliases the caller's grad_output or a
+// held .grad(); summing into it in place would overwrite them and corrupt the result.
+TEST_CASE("backward through an add and a view to a tensor used twice leaves grad_output and held gradients untouched", "[autograd]") {
+  const std::vector<double> xv{0.5, -1.0, 2.0}, ones{1, 1, 1};
+  std::vector<double> expected;  // y = a + a*a with a = 2x: dy/dx = 2 (1 + 2a) = 2 + 8x
+  for (double x : xv) expected.push_back(2 + 8 * x);
+  SECTION("through an add") {
+    Tensor x = Tensor::from_vector(xv, {3}, DType::F64).requires_grad_();
+    Tensor a = x * 2.0;
+    Tensor g = Tensor::ones({3}, DType::F64);
+    (a + a * a).backward(g);
+    require_values(g, ones);
+    require_values(x.grad(), expected);
+  }
+  SECTION("through a view, then an add") {
+    Tensor x = Tensor::from_vector(xv, {3}, DType::F64).requires_grad_();
+    Tensor v = reshape(x * 2.0, {3, 1});
+    Tensor g = Tensor::ones({3, 1}, DType::F64);
+    (v + v * v).backward(g);
+    require_values(g, ones);
+    require_values(x.grad(), expected);
+  }
+  SECTION("a leaf used twice, its earlier gradient held by the caller") {
+    Tensor x = Tensor::from_vector(xv, {3}, DType::F64).requires_grad_();
+    Tensor g = Tensor::ones({3}, DType::F64);
+    (x + 0.0).backward(g);  // x.grad() = g's values, maybe g's own buffer
+    Tensor held = x.grad();
+    Tensor a = reshape(x, {3, 1});
+    (a + a * a).backward(Tensor::ones({3, 1}, DType::F64));  // adds 1 + 2x
+    require_values(g, ones);
+    require_values(held, ones);
+    std::vector<double> total;
+    for (double xi : xv) total.push_back(1 + 1 + 2 * xi);
+    require_values(x.grad(), total);
+    Tensor held2 = x.grad();
+    (x * 3.0).backward(Tensor::ones({3}, DType::F64));
+    require_values(held2, total);
+    require_values(held, ones);
+    require_values(g, ones);
+  }
+}
+
 TEST_CASE("leaf gradients accumulate across backward calls until zero_grad", "[autograd]") {
   Tensor x = Tensor::from_vector({2}, {1}, DType::F64).requires_grad_();
   (x * 3.0).backward(Tensor::ones({1}, DType::F64));
