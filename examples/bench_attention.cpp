@@ -21,8 +21,7 @@
 #include "ops/gpam_attention.h"
 #include "ops/relational_attention.h"
 #include "ops/sdpa.h"
-#include "tests/attention_reference.h"
-#include "tests/relational_reference.h"
+#include "tests/composed_attention.h"
 
 using namespace dl;
 using namespace dl::testing;

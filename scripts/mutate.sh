@@ -11,7 +11,8 @@
 # Environment: MUTATIONS=regex (names to run, default all), MUTATE_TIMEOUT=seconds per suite
 # run (default 300; an endless loop counts as caught), JOBS (make -j, default nproc),
 # MUTATE_DIR (the scratch folder, default a fresh one under /tmp, removed at the end),
-# MUTATE_CHECK=1 (only check that no mutation is stale).
+# MUTATE_CHECK=1 (only check that no mutation is stale), MUTATE_TESTS (a Catch2 test spec: run
+# only those tests, e.g. to see which tests catch a mutation; the default is the whole suite).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-$(nproc)}
@@ -83,7 +84,9 @@ fi
 
 # 2. The scratch tree: the sources as they are now (committed or not) and the build, up to date.
 echo "mutate: building the unmutated tree"
-make --no-print-directory -j"$jobs" build-tests >/dev/null || { echo "the unmutated tree does not build"; echo "0 passed, 1 failed"; exit 1; }
+# the programs' object files too, so a mutation relinks the programs without recompiling them
+program_objects=$(ls examples/*.cpp | sed -E 's|^(.*)\.cpp$|build/\1.o|')
+make --no-print-directory -j"$jobs" build-tests $program_objects >/dev/null || { echo "the unmutated tree does not build"; echo "0 passed, 1 failed"; exit 1; }
 mkdir -p "$scratch/src"
 git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C "$scratch/src"
 cp -a build "$scratch/pristine"
@@ -118,7 +121,7 @@ for dir in "$scratch"/list/*; do
     echo "$label: ERROR does not compile ($(cat "$dir/source"))"
     failed=$((failed + 1))
   else
-    timeout "$timeout_s" ./build/run_tests >"$scratch/run.log" 2>&1
+    timeout "$timeout_s" ./build/run_tests ${MUTATE_TESTS:-} >"$scratch/run.log" 2>&1
     rc=$?
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$scratch/run.log" | tail -n 1)
     caught=$(echo "$line" | sed -E 's/.*, ([0-9]+) failed/\1/')

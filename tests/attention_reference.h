@@ -1,16 +1,15 @@
-// The attention ops of ops/sdpa.h, ops/gpam_attention.h and ops/differential_attention.h
-// composed from primitive ops (matmul, softmax with a mask, relu, mul, sub, reshape, permute), so
-// the tape differentiates them. They are the references that the fused ops' forward and every
-// gradient are checked against, and the fused ops' twins in examples/bench_attention.cpp. Same
-// arguments and results as the fused ops; probs, when given, receives the attention matrix. They
-// build what the fused ops avoid: a dense mask, the scores, and one tape node per step.
+// What the attention tests share: the naive references every fused attention op is checked
+// against (tests/naive/: plain float64 loops, nothing of the library's kernels), the masks every
+// op is tested under, and small comparison helpers.
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <vector>
 #include "autograd/gradcheck.h"
-#include "ops/ops.h"
 #include "ops/attention_probs.h"
+#include "ops/ops.h"
+#include "tests/naive/attention.h"
+#include "tests/naive/gradients.h"
 
 namespace dl::testing {
 
@@ -22,42 +21,6 @@ inline Tensor dense_attention_mask(const AttentionMask& mask, int64_t B, int64_t
       for (int64_t j = 0; j < S; ++j) m[(b * T + i) * S + j] = mask.masked(b, i, j, S);
   return Tensor::from_bools(m, {B, 1, T, S});
 }
-
-// softmax_j(q k^T / sqrt(dh) + M) per (batch, head): (B, H, T, S)
-inline Tensor attention_probs_composed(const Tensor& q, const Tensor& k, const AttentionMask& mask) {
-  const double scale = 1 / std::sqrt(static_cast<double>(q.size(3)));
-  return softmax(matmul(q, k, false, true) * scale,
-                 dense_attention_mask(mask, q.size(0), q.size(2), k.size(2)));
-}
-
-inline Tensor sdpa_composed(const Tensor& q, const Tensor& k, const Tensor& v,
-                            const AttentionMask& mask, Tensor* probs = nullptr) {
-  Tensor P = attention_probs_composed(q, k, mask);
-  if (probs) *probs = P.detach();
-  return matmul(P, v);
-}
-
-inline Tensor gpam_composed(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& wneg,
-                            const Tensor& lam, const AttentionMask& mask, Tensor* probs = nullptr) {
-  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), dh = q.size(3);
-  // relu(q) Wneg^h: heads first, so wneg (H, dh, dh) is one matrix per batch entry of matmul
-  Tensor r = reshape(permute(relu(q), {1, 0, 2, 3}), {H, B * T, dh});           // (H, B T, dh)
-  Tensor qn = permute(reshape(matmul(r, wneg), {H, B, T, dh}), {1, 0, 2, 3});   // (B, H, T, dh)
-  Tensor l = reshape(lam, {1, H, 1, 1});
-  Tensor A = (1.0 + l) * attention_probs_composed(q, k, mask) - l * attention_probs_composed(qn, k, mask);
-  if (probs) *probs = A.detach();
-  return matmul(A, v);
-}
-
-inline Tensor differential_composed(const Tensor& q1, const Tensor& k1, const Tensor& q2,
-                                    const Tensor& k2, const Tensor& v, const Tensor& lam,
-                                    const AttentionMask& mask, Tensor* probs = nullptr) {
-  Tensor A = attention_probs_composed(q1, k1, mask) - lam * attention_probs_composed(q2, k2, mask);
-  if (probs) *probs = A.detach();
-  return matmul(A, v);
-}
-
-// ---- helpers shared by the attention tests ----
 
 // The masks every attention op is tested under: none, causal, key padding, and both. The padding
 // drops the last two keys of batch item 0 and key 0 of item 1, so with the causal mask query 0 of

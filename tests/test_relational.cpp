@@ -4,7 +4,7 @@
 #include "nn/relational_attention.h"
 #include "ops/sdpa.h"
 #include "tests/attention_reference.h"
-#include "tests/relational_reference.h"
+#include "tests/naive/modules.h"
 #include "tests/testing.h"
 
 using namespace dl;
@@ -34,7 +34,7 @@ std::vector<Tensor> make_inputs(uint64_t seed, SymbolKind sym, bool symmetric = 
 using RelationalFn = Tensor (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
                                 const Tensor&, const Tensor&, const AttentionMask&, Tensor*, Tensor*);
 
-// The fused op or its composed twin as a function of make_inputs' list.
+// The fused op as a function of make_inputs' list.
 TensorFn as_fn(RelationalFn op, const AttentionMask& mask) {
   return [op, mask](const std::vector<Tensor>& in) {
     if (in.size() == 3)
@@ -43,7 +43,13 @@ TensorFn as_fn(RelationalFn op, const AttentionMask& mask) {
   };
 }
 TensorFn fused(const AttentionMask& mask = {}) { return as_fn(relational_attention, mask); }
-TensorFn composed(const AttentionMask& mask = {}) { return as_fn(relational_attention_composed, mask); }
+// the naive reference (tests/naive/attention.h) on the same list
+TensorFn reference(const AttentionMask& mask = {}) {
+  return [mask](const std::vector<Tensor>& in) {
+    if (in.size() == 3) return naive::relational(in[0], in[1], Tensor(), Tensor(), Tensor(), in[2], mask);
+    return naive::relational(in[0], in[1], in[2], in[3], in[4], in[5], mask);
+  };
+}
 
 // none, causal, key padding, both (with a fully masked query row): see standard_masks
 const std::vector<AttentionMask> kMasks = standard_masks(T);
@@ -92,7 +98,7 @@ TEST_CASE("relational attention: gradients of every input", "[relational][gradch
   }
 }
 
-TEST_CASE("relational attention matches its composition from primitive ops", "[relational]") {
+TEST_CASE("relational attention: forward and every gradient equal the naive reference", "[relational]") {
   SECTION("every mask, symbol kind and variant") {
     uint64_t seed = 100;
     for (const AttentionMask& mask : kMasks)
@@ -100,7 +106,7 @@ TEST_CASE("relational attention matches its composition from primitive ops", "[r
         for (int variant = 0; variant < 3; ++variant) {  // plain, symmetric, RCA
           INFO("seed " << seed);
           std::vector<Tensor> in = make_inputs(seed++, sym, variant == 1, variant == 2);
-          REQUIRE(max_difference_with_gradients(fused(mask), composed(mask), in) < 1e-10);
+          REQUIRE_EQUALS_NAIVE(fused(mask), reference(mask), in);
         }
   }
   SECTION("queries are the last T of T + 2 keys (decoding offset)") {
@@ -110,17 +116,25 @@ TEST_CASE("relational attention matches its composition from primitive ops", "[r
     std::vector<Tensor> in = make_inputs(18, SymbolKind::Relative);
     in[1] = rand64({B, H, T + 2, dh}, gen);
     in[3] = rand64({B, T + 2, dr, dp}, gen);
-    REQUIRE(max_difference_with_gradients(fused(offset), composed(offset), in) < 1e-10);
+    REQUIRE_EQUALS_NAIVE(fused(offset), reference(offset), in);
   }
   SECTION("the inspection outputs, detached") {
-    Tensor alpha, r, alpha_ref, r_ref;
+    Tensor alpha, r, alpha_ref;
     std::vector<Tensor> in = make_inputs(19, SymbolKind::PerPosition);
     relational_attention(in[0], in[1], in[2], in[3], in[4], in[5], kCausal, &alpha, &r);
-    relational_attention_composed(in[0], in[1], in[2], in[3], in[4], in[5], kCausal, &alpha_ref,
-                                  &r_ref);
+    naive::relational(in[0], in[1], in[2], in[3], in[4], in[5], kCausal, &alpha_ref);
     REQUIRE(max_abs_diff(alpha, alpha_ref) < 1e-12);
     REQUIRE(r.shape() == Shape{B, T, T, dr});
-    REQUIRE(max_abs_diff(r, r_ref) < 1e-12);
+    // r_ijl = <q_rel_i^l, k_rel_j^l> / sqrt(dp), element by element
+    const std::vector<double> qr = in[2].to_vector(), kr = in[3].to_vector();
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t i = 0; i < T; ++i)
+        for (int64_t j = 0; j < T; ++j)
+          for (int64_t l = 0; l < dr; ++l) {
+            double dot = 0;
+            for (int64_t c = 0; c < dp; ++c) dot += qr[((b * T + i) * dr + l) * dp + c] * kr[((b * T + j) * dr + l) * dp + c];
+            REQUIRE(std::fabs(r.at({b, i, j, l}) - dot / std::sqrt(double(dp))) < 1e-12);
+          }
     REQUIRE(!alpha.requires_grad());
     REQUIRE(!r.requires_grad());
   }
@@ -301,7 +315,7 @@ TEST_CASE("RelationalAttention: gradients of the input and every parameter",
   }
 }
 
-TEST_CASE("RelationalAttention matches its composition from primitive ops", "[relational]") {
+TEST_CASE("RelationalAttention: forward and every gradient equal the naive reference", "[relational]") {
   Generator gen(53);
   for (ModuleCase& c : module_cases(gen)) {
     INFO(c.name);
@@ -309,11 +323,10 @@ TEST_CASE("RelationalAttention matches its composition from primitive ops", "[re
     auto fused_m = [&](const std::vector<Tensor>& v) {
       return m.forward(v[0], c.symbols->forward(v[0]), c.mask);
     };
-    auto composed_m = [&](const std::vector<Tensor>& v) {
-      return relational_module_composed(m, v[0], c.symbols->forward(v[0]), c.mask);
+    auto reference_m = [&](const std::vector<Tensor>& v) {
+      return naive::tensor_of(naive::relational_module(m, v[0], c.symbols->forward(v[0]), c.mask), B);
     };
-    REQUIRE(max_difference_with_gradients(
-                fused_m, composed_m, module_inputs(rand64({B, T, d}, gen), m, *c.symbols)) < 1e-10);
+    REQUIRE_EQUALS_NAIVE(fused_m, reference_m, module_inputs(rand64({B, T, d}, gen), m, *c.symbols));
   }
 }
 
