@@ -143,6 +143,67 @@ TEST_CASE("clip_grad_norm: total norm over all gradients, scales only above the 
   REQUIRE(!c.grad().defined());
 }
 
+TEST_CASE("AdamW: with no gradient the weights shrink by exactly 1 - lr wd a step and the moments stay 0", "[optim]") {
+  // decoupled decay never enters the moments; Adam's L2 decay (through the gradient) would
+  AdamW adamw(one_param(), {0.1, 0.9, 0.999, 1e-8, 0.5});
+  const Tensor& p = adamw.params()[0].second;
+  for (int step = 1; step <= 3; ++step) {
+    p.set_grad(Tensor::zeros({2}, DType::F64));
+    adamw.step();
+    const double shrink = std::pow(1 - 0.1 * 0.5, step);
+    require_values(p, {1 * shrink, -2 * shrink}, 1e-15);
+  }
+  require_values(adamw.state_dict().at("p.exp_avg"), {0, 0});
+  require_values(adamw.state_dict().at("p.exp_avg_sq"), {0, 0});
+  // and with weight decay 0 AdamW is Adam, step for step
+  AdamW no_decay(one_param(), {0.1, 0.9, 0.999, 1e-8, 0.0});
+  Adam adam(one_param(), {0.1, 0.9, 0.999, 1e-8, 0.0});
+  REQUIRE(two_steps(no_decay) == two_steps(adam));
+}
+
+TEST_CASE("Schedules: every phase at an interior point, by formula", "[optim]") {
+  const double pi = std::acos(-1.0);
+  LRSchedule cos = warmup_cosine(2.0, 4, 24, 0.2);
+  for (int64_t s = 0; s < 4; ++s) REQUIRE(cos.at(s) == Approx(2.0 * (s + 1) / 4).epsilon(1e-14));
+  for (int64_t s = 4; s <= 24; ++s) {  // p = (s - 4) / 20
+    const double p = (s - 4) / 20.0;
+    REQUIRE(cos.at(s) == Approx(0.2 + 1.8 * (1 + std::cos(pi * p)) / 2).epsilon(1e-14));
+  }
+  LRSchedule lin = warmup_linear(1.0, 0, 8, 0.25);  // no warm-up: decay from step 0
+  for (int64_t s = 0; s <= 8; ++s) REQUIRE(lin.at(s) == Approx(0.25 + 0.75 * (1 - s / 8.0)).epsilon(1e-14));
+  REQUIRE(lin.at(9) == 0.25);
+}
+
+TEST_CASE("clip_grad_norm: one coefficient for every gradient, the clipped norm is the bound", "[optim]") {
+  Generator gen(5);
+  std::vector<Tensor> params;
+  double sq = 0;
+  for (int64_t n : {7, 1, 4}) {
+    Tensor p = Tensor::zeros({n}, DType::F64).requires_grad_();
+    Tensor g = randn({n}, gen, 0.0, 3.0, DType::F64);
+    for (double x : g.to_vector()) sq += x * x;
+    p.set_grad(g);
+    params.push_back(p);
+  }
+  std::vector<std::vector<double>> before;
+  for (const Tensor& p : params) before.push_back(p.grad().to_vector());
+  const double total = clip_grad_norm(params, 1.0);
+  REQUIRE(total == Approx(std::sqrt(sq)).epsilon(1e-14));
+  double clipped = 0;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::vector<double> g = params[i].grad().to_vector();
+    for (size_t e = 0; e < g.size(); ++e) {
+      REQUIRE(g[e] == Approx(before[i][e] / (total + 1e-6)).epsilon(1e-14));
+      clipped += g[e] * g[e];
+    }
+  }
+  REQUIRE(std::sqrt(clipped) == Approx(1.0).epsilon(1e-5));
+  // already within the bound: every gradient is left exactly as it was
+  const std::vector<double> now = params[0].grad().to_vector();
+  clip_grad_norm(params, 10.0);
+  REQUIRE(params[0].grad().to_vector() == now);
+}
+
 namespace {
 
 struct MLP : Module {
