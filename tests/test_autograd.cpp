@@ -39,7 +39,10 @@ TEST_CASE("backward through an add and a view to a tensor used twice leaves grad
   SECTION("a leaf used twice, its earlier gradient held by the caller") {
     Tensor x = Tensor::from_vector(xv, {3}, DType::F64).requires_grad_();
     Tensor g = Tensor::ones({3}, DType::F64);
-    (x + 0.0).backward(g);  // x.grad() = g's values, maybe g's own buffer
+    (x + 0.0).backward(g);  // x.grad() = g's values, not g's own buffer
+    g.fill_(7.0);           // the caller reuses its buffer: the leaf's gradient must not change
+    require_values(x.grad(), ones);
+    g.fill_(1.0);
     Tensor held = x.grad();
     Tensor a = reshape(x, {3, 1});
     (a + a * a).backward(Tensor::ones({3, 1}, DType::F64));  // adds 1 + 2x
