@@ -99,6 +99,8 @@ fi
 echo "mutate: the unmutated suite passes in $(( $(date +%s) - start )) s"
 
 # 3. One mutation at a time.
+test_spec=()
+[ -n "${MUTATE_TESTS:-}" ] && test_spec=("$MUTATE_TESTS")
 passed=0
 failed=0
 total=$(ls "$scratch/list" | wc -l)
@@ -121,7 +123,7 @@ for dir in "$scratch"/list/*; do
     echo "$label: ERROR does not compile ($(cat "$dir/source"))"
     failed=$((failed + 1))
   else
-    timeout "$timeout_s" ./build/run_tests ${MUTATE_TESTS:-} >"$scratch/run.log" 2>&1
+    timeout "$timeout_s" ./build/run_tests "${test_spec[@]}" >"$scratch/run.log" 2>&1
     rc=$?
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$scratch/run.log" | tail -n 1)
     caught=$(echo "$line" | sed -E 's/.*, ([0-9]+) failed/\1/')
@@ -132,6 +134,9 @@ for dir in "$scratch"/list/*; do
     elif [ -z "$line" ]; then
       echo "$label: caught by a crash (the suite stopped with exit status $rc) [${secs} s]"
       passed=$((passed + 1))
+    elif [ "$line" = "0 passed, 0 failed" ]; then
+      echo "$label: ERROR no test ran (MUTATE_TESTS='${MUTATE_TESTS:-}' matches nothing?)"
+      failed=$((failed + 1))
     elif [ "$caught" -gt 0 ]; then
       echo "$label: caught by $caught tests [${secs} s]"
       passed=$((passed + 1))
