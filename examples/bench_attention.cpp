@@ -1,5 +1,4 @@
-// Fused attention ops against their twins composed from primitive ops (tests/attention_reference.h,
-// tests/relational_reference.h):
+// Fused attention ops against their twins composed from primitive ops (tests/composed_attention.h):
 // one step = forward + backward, float32, causal mask, B = 16, T = 128, d = 256 in 8 heads.
 // Per op it prints the median step time of each and the peak of live tensor storage during a
 // step (above the inputs), so the table shows what fusing saves in time and in memory.
