@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <tuple>
 #include <vector>
@@ -134,6 +135,14 @@ json parse_header(const std::string& text) {
   return header;
 }
 
+// The writer's layout order, the Python package's: its dtype enum descending (I64, F64, F32, I32,
+// BF16, F16, BOOL), then by name. Wider types come first, so each tensor stays aligned.
+int layout_rank(StoredDType t) {
+  constexpr StoredDType order[] = {StoredDType::I64, StoredDType::F64,  StoredDType::F32, StoredDType::I32,
+                                   StoredDType::BF16, StoredDType::F16, StoredDType::BOOL};
+  return static_cast<int>(std::find(std::begin(order), std::end(order), t) - std::begin(order));
+}
+
 // Writes head then each tensor's bytes (as its stored dtype) to path atomically (temp file,
 // fsync, rename); never leaves the temp file behind.
 void write_atomically(const std::string& path, const std::string& head,
@@ -218,7 +227,7 @@ void write_safetensors(const std::string& path, const std::map<std::string, Tens
                        const Metadata& metadata, const std::map<std::string, StoredDType>& stored_as) {
   for (const auto& [name, as] : stored_as)
     DL_CHECK(tensors.count(name), "write_safetensors", "stored_as names no tensor '" + name + "'");
-  // widest element first, then by name: every tensor starts at a multiple of its element size
+  // the Python package's order, so every tensor starts at a multiple of its element size
   std::vector<std::pair<std::string, Tensor>> order(tensors.begin(), tensors.end());
   std::vector<StoredDType> stored;
   const auto stored_dtype = [&](const std::pair<std::string, Tensor>& nt) {
@@ -226,7 +235,7 @@ void write_safetensors(const std::string& path, const std::map<std::string, Tens
     return it != stored_as.end() ? it->second : native_stored_dtype(nt.second.dtype());
   };
   std::stable_sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
-    return stored_dtype_size(stored_dtype(a)) > stored_dtype_size(stored_dtype(b));
+    return layout_rank(stored_dtype(a)) < layout_rank(stored_dtype(b));
   });
   json header = json::object();
   uint64_t pos = 0;

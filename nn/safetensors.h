@@ -5,8 +5,9 @@
 //             "__metadata__": {"<key>": "<string>", ...}}
 // Offsets are relative to the data section; the tensors tile it exactly (no gaps, no overlaps, no
 // trailing bytes). The header is padded with spaces to a multiple of 8 bytes, and the writer lays
-// the tensors out widest element type first (then by name), as the Python package does, so every
-// tensor starts at a multiple of its element size. dtypes: nn/safetensors_dtype.h.
+// the tensors out in the Python package's order (I64, F64, F32, I32, BF16, F16, BOOL, each by
+// name), so every tensor starts at a multiple of its element size and the data section is the
+// one that package writes for the same tensors. dtypes: nn/safetensors_dtype.h.
 //
 // Reading checks before it reads: the header length against the file's size, then the whole
 // header (every entry, and that the entries tile the data section) before any tensor's bytes, so
