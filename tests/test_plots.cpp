@@ -250,6 +250,42 @@ TEST_CASE("progress: terminal mode redraws one line, at most ten times a second"
   REQUIRE(out.str().back() == '\n');  // the destructor ends the half-drawn line
 }
 
+TEST_CASE("progress: the terminal line fits the width, dropping the least useful fields first", "[plots]") {
+  double now = 0;
+  const auto line_at = [&](int width, double loss) {
+    std::ostringstream out;
+    Progress progress(out, true, 10, 1000, [&] { return now; }, width);
+    progress.start_epoch();
+    now += 1, progress.step(loss, 0.5);
+    const std::string s = out.str();
+    return s.substr(1, s.find("\033[K") - 1);  // between "\r" and the clear-to-end
+  };
+  const std::string wide = line_at(200, 0.693);
+  REQUIRE(wide == "epoch 1/10  step 1/1000  loss 0.693  acc 50.0%  1 steps/s  0:01 elapsed  2:46:39 left");
+  REQUIRE(line_at(86, 0.693) == wide);  // 85 characters: fits in 86 columns, would wrap at 80
+  REQUIRE(line_at(80, 0.693) == "epoch 1/10  step 1/1000  loss 0.693  acc 50.0%  1 steps/s  2:46:39 left");
+  REQUIRE(line_at(61, 0.693) == "epoch 1/10  step 1/1000  loss 0.693  acc 50.0%  2:46:39 left");
+  REQUIRE(line_at(60, 0.693) == "epoch 1/10  step 1/1000  loss 0.693  acc 50.0%");  // 60 would fill the row
+  REQUIRE(line_at(50, 0.693) == "epoch 1/10  step 1/1000  loss 0.693  acc 50.0%");
+  REQUIRE(line_at(20, 0.693) == "epoch 1/10  step 1/");  // cut: never wider than width - 1
+  // a diverging loss in %g, not 2629571039103316656128.0000
+  REQUIRE(line_at(200, 2629571039103316656128.0).find("loss 2.63e+21  ") != std::string::npos);
+  REQUIRE(short_number(NAN) == "nan");
+
+  // end_epoch's line, extra included, fits too; into a pipe every field is kept
+  std::ostringstream out;
+  Progress progress(out, true, 1, 4, [&] { return now; }, 40);
+  progress.start_epoch();
+  progress.step(1.0);
+  progress.end_epoch("val acc 75.0%");
+  const std::string last = out.str().substr(out.str().rfind('\r') + 1);
+  REQUIRE(last == "epoch 1/1  step 1/4  loss 1  val acc 75\033[K\n");  // 39 columns
+  setenv("COLUMNS", "123", 1);
+  if (!isatty(STDOUT_FILENO)) REQUIRE(Progress::terminal_width() == 123);
+  unsetenv("COLUMNS");
+  if (!isatty(STDOUT_FILENO)) REQUIRE(Progress::terminal_width() == 80);
+}
+
 TEST_CASE("cli: common flags, bad values rejected, flags as JSON", "[plots]") {
   CLI::App app("test");
   cli::CommonFlags flags;
