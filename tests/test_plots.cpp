@@ -108,6 +108,45 @@ TEST_CASE("svg line chart: log x ticks at powers of ten, skipping x <= 0", "[plo
   REQUIRE(count(svg, "<circle") == 4);
 }
 
+TEST_CASE("svg line chart: whole-number epoch ticks; a sweep's sizes labelled on a log axis", "[plots]") {
+  LineChart epochs{"loss", "epoch", "loss", {{"train", {1, 2, 3}, {0.9, 0.5, 0.4}, {}}}, false};
+  const std::string svg = to_svg(epochs);
+  INFO(svg);
+  for (const char* tick : {"1", "2", "3"}) REQUIRE(has_text(svg, tick));
+  REQUIRE_FALSE(has_text(svg, "1.5"));  // no half epochs
+  REQUIRE_FALSE(has_text(svg, "2.5"));
+
+  LineChart sizes{"test accuracy", "training examples", "accuracy", {{"dat", {250, 1000, 2500, 10000, 1000000},
+                                                                      {0.6, 0.7, 0.8, 0.9, 0.95}, {}}}, true};
+  const std::string sweep = to_svg(sizes);
+  INFO(sweep);
+  REQUIRE(xml_problem(sweep) == "");
+  for (const char* tick : {"250", "1k", "2.5k", "10k", "1M"}) {
+    INFO("tick " << tick);
+    REQUIRE(has_text(sweep, tick));
+  }
+  // many sizes: back to powers of ten, still as counts
+  LineChart dense = sizes;
+  dense.series[0].x.clear(), dense.series[0].y.clear();
+  for (double x = 100; x <= 1e6; x *= 1.5) dense.series[0].x.push_back(x), dense.series[0].y.push_back(0.5);
+  const std::string many = to_svg(dense);
+  for (const char* tick : {"100", "1k", "10k", "100k"}) {
+    INFO("tick " << tick);
+    REQUIRE(has_text(many, tick));
+  }
+  REQUIRE_FALSE(has_text(many, "150"));  // the second data point: not a tick
+}
+
+TEST_CASE("svg heatmap: the colour bar has a title", "[plots]") {
+  Heatmap m = matrix(2, 2, {0, 0.5, 0.25, 1});
+  REQUIRE(has_text(to_svg(m), "value"));  // the default
+  m.colour_label = "attention weight";
+  const std::string svg = to_svg(m);
+  REQUIRE(xml_problem(svg) == "");
+  REQUIRE(has_text(svg, "attention weight"));
+  REQUIRE(svg.find("rotate(-90") != std::string::npos);
+}
+
 TEST_CASE("svg heatmap: one cell per entry, labels, sequential colours for data >= 0", "[plots]") {
   Heatmap m = matrix(2, 3, {0, 0.2, 0.4, 0.6, 0.8, 1});
   m.title = "attention";
