@@ -6,6 +6,8 @@
 // Peak storage is sampled by a second thread polling dl::live_storage_bytes() (the library keeps
 // no high-water mark), in separate steps from the timed ones, so it is a close lower bound.
 //
+//   build/bin/bench_attention [--steps 10] [--warmup 2] [--threads N]
+//
 // Adding an op means adding one Entry: its name, its input leaves and the two functions.
 #include <algorithm>
 #include <atomic>
@@ -14,8 +16,11 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <iostream>
 #include <vector>
 #include "autograd/parallel.h"
+#include "examples/common/cli.h"
+#include "examples/common/train.h"
 #include "ops/differential_attention.h"
 #include "ops/gpam_attention.h"
 #include "ops/relational_attention.h"
@@ -28,7 +33,6 @@ using namespace dl::testing;
 namespace {
 
 constexpr int64_t B = 16, T = 128, d = 256, H = 8, dh = d / H;
-constexpr int kWarmup = 2, kSteps = 10;
 
 struct Entry {
   std::string name;
@@ -91,16 +95,21 @@ Entry relational_entry(Generator& gen) {
           }};
 }
 
+struct Options {
+  int warmup = 2, steps = 10;  // untimed, timed steps per op and variant
+  int threads = 0;
+};
+
 // One step: zero the gradients, forward, backward from fixed weights w.
 void step(const TensorFn& f, const std::vector<Tensor>& inputs, const Tensor& w) {
   for (const Tensor& x : inputs) x.zero_grad();
   f(inputs).backward(w);
 }
 
-double median_ms(const TensorFn& f, const std::vector<Tensor>& inputs, const Tensor& w) {
-  for (int i = 0; i < kWarmup; ++i) step(f, inputs, w);
+double median_ms(const TensorFn& f, const std::vector<Tensor>& inputs, const Tensor& w, const Options& o) {
+  for (int i = 0; i < o.warmup; ++i) step(f, inputs, w);
   std::vector<double> ms;
-  for (int i = 0; i < kSteps; ++i) {
+  for (int i = 0; i < o.steps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     step(f, inputs, w);
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
@@ -124,24 +133,38 @@ double peak_mb(const TensorFn& f, const std::vector<Tensor>& inputs, const Tenso
   return static_cast<double>(std::max(peak.load(), live_storage_bytes()) - base) / (1 << 20);
 }
 
-}  // namespace
-
-int main() {
+void run(const Options& o) {
   Generator gen(2024);
   std::vector<Entry> entries = {sdpa_entry(gen), gpam_entry(gen), differential_entry(gen),
                                 relational_entry(gen)};
   std::printf("attention ops, forward + backward, float32, causal, B=%lld T=%lld d=%lld heads=%lld, "
               "%d threads, median of %d steps\n",
               static_cast<long long>(B), static_cast<long long>(T), static_cast<long long>(d),
-              static_cast<long long>(H), num_threads(), kSteps);
+              static_cast<long long>(H), num_threads(), o.steps);
   std::printf("%-14s %10s %12s %8s %14s %17s\n", "op", "fused ms", "composed ms", "speedup",
               "fused peak MB", "composed peak MB");
   for (const Entry& e : entries) {
     Tensor w = randn(e.fused(e.inputs).shape(), gen);
-    const double fused = median_ms(e.fused, e.inputs, w), composed = median_ms(e.composed, e.inputs, w);
+    const double fused = median_ms(e.fused, e.inputs, w, o), composed = median_ms(e.composed, e.inputs, w, o);
     const double fused_mb = peak_mb(e.fused, e.inputs, w), composed_mb = peak_mb(e.composed, e.inputs, w);
     std::printf("%-14s %10.2f %12.2f %7.2fx %14.1f %17.1f\n", e.name.c_str(), fused, composed,
                 composed / fused, fused_mb, composed_mb);
   }
-  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("Fused attention ops against their compositions from primitive ops: step time and peak memory");
+  Options o;
+  app.add_option("--warmup", o.warmup, "untimed steps per op")->capture_default_str()->check(cli::NonNegative);
+  app.add_option("--steps", o.steps, "timed steps per op (the median is printed)")
+      ->capture_default_str()
+      ->check(cli::Positive);
+  app.add_option("--threads", o.threads, "threads (0: DL_NUM_THREADS, else all cores)")
+      ->capture_default_str()
+      ->check(cli::NonNegative);
+  cli::parse_or_exit(app, argc, argv);
+  if (o.threads > 0) set_num_threads(o.threads);
+  return train::guarded([&] { run(o); }, std::cerr);
 }

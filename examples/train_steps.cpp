@@ -9,8 +9,10 @@
 // training (and an optional checkpoint round trip) every tensor and tape node is released, so
 // the library's own counters must be back at zero; the program exits 1 if they are not.
 #include <cstdio>
+#include <iostream>
 #include "autograd/graph.h"
 #include "examples/common/cli.h"
+#include "examples/common/train.h"
 #include "models/lm.h"
 #include "nn/checkpoint.h"
 #include "nn/optim.h"
@@ -31,7 +33,7 @@ Tensor counting_batch(int64_t B, int64_t T, int64_t vocab, Generator& gen) {
 }
 
 // Trains and returns the last loss; every tensor it made is gone when it returns.
-double train(const std::string& attention, int steps, uint64_t seed, const std::string& checkpoint) {
+double train_lm(const std::string& attention, int steps, uint64_t seed, const std::string& checkpoint) {
   LMConfig c;
   c.vocab = 16;
   c.max_len = 8;
@@ -73,15 +75,24 @@ int main(int argc, char** argv) {
   app.add_option("--attention", attention, "transformer, dat or gpam")
       ->capture_default_str()
       ->check(CLI::IsMember({"transformer", "dat", "gpam"}));
-  app.add_option("--checkpoint", checkpoint, "save and reload a checkpoint at this path at the end");
+  app.add_option("--checkpoint", checkpoint, "save and reload a checkpoint at this path at the end")
+      ->check(cli::InExistingFolder);
   app.add_option("--seed", flags.seed, "random seed")->capture_default_str();
-  app.add_option("--threads", flags.threads, "threads (0: DL_NUM_THREADS, else all cores)")->capture_default_str();
+  app.add_option("--threads", flags.threads, "threads (0: DL_NUM_THREADS, else all cores)")
+      ->capture_default_str()
+      ->check(cli::NonNegative);
   cli::parse_or_exit(app, flags, argc, argv);
 
-  const int64_t bytes_before = live_storage_bytes(), nodes_before = live_nodes();
-  const double loss = train(attention, steps, flags.seed, checkpoint);
-  const int64_t bytes = live_storage_bytes() - bytes_before, nodes = live_nodes() - nodes_before;
-  std::printf("final loss %.4f; left behind: %lld bytes of tensor storage, %lld tape nodes\n", loss,
-              static_cast<long long>(bytes), static_cast<long long>(nodes));
-  return bytes == 0 && nodes == 0 ? 0 : 1;
+  int code = 1;
+  const int error = train::guarded(
+      [&] {
+        const int64_t bytes_before = live_storage_bytes(), nodes_before = live_nodes();
+        const double loss = train_lm(attention, steps, flags.seed, checkpoint);
+        const int64_t bytes = live_storage_bytes() - bytes_before, nodes = live_nodes() - nodes_before;
+        std::printf("final loss %.4f; left behind: %lld bytes of tensor storage, %lld tape nodes\n", loss,
+                    static_cast<long long>(bytes), static_cast<long long>(nodes));
+        code = bytes == 0 && nodes == 0 ? 0 : 1;
+      },
+      std::cerr);
+  return error ? error : code;
 }

@@ -45,12 +45,12 @@ void save_model_checkpoint(const std::string& path, const Module& model, const c
 }
 
 json stored_config(const std::string& path, const char* kind) {
-  const std::map<std::string, std::string> meta = read_safetensors(path).metadata;
+  const Metadata meta = SafeTensorsReader(path).metadata();  // the header only
   const std::string op = "load_model: " + path;
   DL_CHECK(meta.count(kModelKey) && meta.count(kConfigKey), op,
            "the checkpoint stores no model kind and config (not written by save_model?)");
-  DL_CHECK(meta.at(kModelKey) == kind, op,
-           "the checkpoint holds a '" + meta.at(kModelKey) + "' model, not a '" + kind + "'");
+  const std::string& stored_kind = metadata_string(meta, kModelKey, op);
+  DL_CHECK(stored_kind == kind, op, "the checkpoint holds a '" + stored_kind + "' model, not a '" + kind + "'");
   // A config nests 3 levels; refuse deeper ones while parsing, since comparing or printing a
   // deeply nested value recurses once per level.
   const auto limit_depth = [](int depth, json::parse_event_t, json&) {
@@ -58,7 +58,7 @@ json stored_config(const std::string& path, const char* kind) {
     return true;
   };
   try {
-    return json::parse(meta.at(kConfigKey), limit_depth);
+    return json::parse(metadata_string(meta, kConfigKey, op), limit_depth);
   } catch (const json::exception& e) {
     throw Error(op + ": stored config is not valid JSON: " + e.what());
   }

@@ -9,8 +9,17 @@ namespace dl {
 
 using StateDict = std::map<std::string, Tensor>;
 
+// What a tensor will be before its values are read (a checkpoint's header, say).
+struct TensorSpec {
+  Shape shape;
+  DType dtype;
+};
+using StateSpec = std::map<std::string, TensorSpec>;
+
+StateSpec spec_of(const StateDict& state);
 // Throws "op: ..." naming the first tensor of `given` that `own` lacks (unknown), the first of
 // `own` that `given` lacks (missing), or one whose shape or dtype differs.
+void check_state_spec(const StateDict& own, const StateSpec& given, const std::string& op);
 void check_state_dict(const StateDict& own, const StateDict& given, const std::string& op);
 // check_state_dict, then copies every value of `given` into `own` (so nothing changes on error).
 void copy_state_dict(const StateDict& own, const StateDict& given, const std::string& op);

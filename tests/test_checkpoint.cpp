@@ -96,10 +96,11 @@ TEST_CASE("Checkpoint: the file is plain safetensors", "[checkpoint]") {
   std::memcpy(&n, file.data(), 8);
   REQUIRE(n % 8 == 0);  // padded so the data section is aligned
   REQUIRE(file.size() == 8 + n + 2 * 4 + 6 * 8);
-  REQUIRE(file.substr(8, n).find(R"("a":{"data_offsets":[0,8],"dtype":"F32","shape":[2]})") != std::string::npos);
-  REQUIRE(file.substr(8, n).find(R"("b":{"data_offsets":[8,56],"dtype":"F64","shape":[3,2]})") != std::string::npos);
+  // widest element type first (as the Python writer does), so each tensor is aligned to its size
+  REQUIRE(file.substr(8, n).find(R"("b":{"data_offsets":[0,48],"dtype":"F64","shape":[3,2]})") != std::string::npos);
+  REQUIRE(file.substr(8, n).find(R"("a":{"data_offsets":[48,56],"dtype":"F32","shape":[2]})") != std::string::npos);
   float first = 0;
-  std::memcpy(&first, file.data() + 8 + n, 4);
+  std::memcpy(&first, file.data() + 8 + n + 48, 4);
   REQUIRE(first == 1.5f);
 
   SafeTensors st = read_safetensors(dir / "t.safetensors");
@@ -137,8 +138,8 @@ TEST_CASE("Checkpoint: every kind of corrupt file is rejected with its own messa
   rejects("malformed JSON");
   write_file(path, "[1, 2]", "");
   rejects("not a JSON object");
-  write_file(path, R"({"weight":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", floats({0}));
-  rejects("unknown dtype \"F16\"");
+  write_file(path, R"({"weight":{"dtype":"I8","shape":[2],"data_offsets":[0,2]}})", "ab");
+  rejects("unknown dtype \"I8\"");
   write_file(path, R"({"weight":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", data);
   rejects("shape entry is negative");
   write_file(path, R"({"weight":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", data);
@@ -156,7 +157,9 @@ TEST_CASE("Checkpoint: every kind of corrupt file is rejected with its own messa
   write_file(path, "{" + ok_weight + "," + ok_bias + R"(,"__metadata__":{"step":7}})", data);
   rejects("__metadata__ value of 'step' is not a string");
   write_file(path, "{" + ok_weight + "," + ok_bias + R"(,"__metadata__":{"step":"x7"}})", data);
-  rejects("'step' is not a non-negative integer");
+  rejects("metadata 'step' is not an integer: \"x7\"");
+  write_file(path, "{" + ok_weight + "," + ok_bias + R"(,"__metadata__":{"step":"-1"}})", data);
+  rejects("metadata 'step' is out of range [0, ");
   write_file(path, "{" + ok_weight + "," + ok_bias + R"(,"extra":{"dtype":"F32","shape":[],"data_offsets":[16,20]},)" + meta + "}",
              data + floats({1}));
   rejects("unknown tensor 'extra'");

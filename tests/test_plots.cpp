@@ -108,6 +108,45 @@ TEST_CASE("svg line chart: log x ticks at powers of ten, skipping x <= 0", "[plo
   REQUIRE(count(svg, "<circle") == 4);
 }
 
+TEST_CASE("svg line chart: whole-number epoch ticks; a sweep's sizes labelled on a log axis", "[plots]") {
+  LineChart epochs{"loss", "epoch", "loss", {{"train", {1, 2, 3}, {0.9, 0.5, 0.4}, {}}}, false};
+  const std::string svg = to_svg(epochs);
+  INFO(svg);
+  for (const char* tick : {"1", "2", "3"}) REQUIRE(has_text(svg, tick));
+  REQUIRE_FALSE(has_text(svg, "1.5"));  // no half epochs
+  REQUIRE_FALSE(has_text(svg, "2.5"));
+
+  LineChart sizes{"test accuracy", "training examples", "accuracy", {{"dat", {250, 1000, 2500, 10000, 1000000},
+                                                                      {0.6, 0.7, 0.8, 0.9, 0.95}, {}}}, true};
+  const std::string sweep = to_svg(sizes);
+  INFO(sweep);
+  REQUIRE(xml_problem(sweep) == "");
+  for (const char* tick : {"250", "1k", "2.5k", "10k", "1M"}) {
+    INFO("tick " << tick);
+    REQUIRE(has_text(sweep, tick));
+  }
+  // many sizes: back to powers of ten, still as counts
+  LineChart dense = sizes;
+  dense.series[0].x.clear(), dense.series[0].y.clear();
+  for (double x = 100; x <= 1e6; x *= 1.5) dense.series[0].x.push_back(x), dense.series[0].y.push_back(0.5);
+  const std::string many = to_svg(dense);
+  for (const char* tick : {"100", "1k", "10k", "100k"}) {
+    INFO("tick " << tick);
+    REQUIRE(has_text(many, tick));
+  }
+  REQUIRE_FALSE(has_text(many, "150"));  // the second data point: not a tick
+}
+
+TEST_CASE("svg heatmap: the colour bar has a title", "[plots]") {
+  Heatmap m = matrix(2, 2, {0, 0.5, 0.25, 1});
+  REQUIRE(has_text(to_svg(m), "value"));  // the default
+  m.colour_label = "attention weight";
+  const std::string svg = to_svg(m);
+  REQUIRE(xml_problem(svg) == "");
+  REQUIRE(has_text(svg, "attention weight"));
+  REQUIRE(svg.find("rotate(-90") != std::string::npos);
+}
+
 TEST_CASE("svg heatmap: one cell per entry, labels, sequential colours for data >= 0", "[plots]") {
   Heatmap m = matrix(2, 3, {0, 0.2, 0.4, 0.6, 0.8, 1});
   m.title = "attention";
@@ -248,6 +287,42 @@ TEST_CASE("progress: terminal mode redraws one line, at most ten times a second"
     now += 1, progress.step(1.0, 1.0);
   }
   REQUIRE(out.str().back() == '\n');  // the destructor ends the half-drawn line
+}
+
+TEST_CASE("progress: the terminal line fits the width, dropping the least useful fields first", "[plots]") {
+  double now = 0;
+  const auto line_at = [&](int width, double loss) {
+    std::ostringstream out;
+    Progress progress(out, true, 10, 1000, [&] { return now; }, width);
+    progress.start_epoch();
+    now += 1, progress.step(loss, 0.5);
+    const std::string s = out.str();
+    return s.substr(1, s.find("\033[K") - 1);  // between "\r" and the clear-to-end
+  };
+  const std::string wide = line_at(200, 0.693);
+  REQUIRE(wide == "epoch 1/10  step 1/1000  loss 0.693  acc 50.0%  1 steps/s  0:01 elapsed  2:46:39 left");
+  REQUIRE(line_at(86, 0.693) == wide);  // 85 characters: fits in 86 columns, would wrap at 80
+  REQUIRE(line_at(80, 0.693) == "epoch 1/10  step 1/1000  loss 0.693  acc 50.0%  1 steps/s  2:46:39 left");
+  REQUIRE(line_at(61, 0.693) == "epoch 1/10  step 1/1000  loss 0.693  acc 50.0%  2:46:39 left");
+  REQUIRE(line_at(60, 0.693) == "epoch 1/10  step 1/1000  loss 0.693  acc 50.0%");  // 60 would fill the row
+  REQUIRE(line_at(50, 0.693) == "epoch 1/10  step 1/1000  loss 0.693  acc 50.0%");
+  REQUIRE(line_at(20, 0.693) == "epoch 1/10  step 1/");  // cut: never wider than width - 1
+  // a diverging loss in %g, not 2629571039103316656128.0000
+  REQUIRE(line_at(200, 2629571039103316656128.0).find("loss 2.63e+21  ") != std::string::npos);
+  REQUIRE(short_number(NAN) == "nan");
+
+  // end_epoch's line, extra included, fits too; into a pipe every field is kept
+  std::ostringstream out;
+  Progress progress(out, true, 1, 4, [&] { return now; }, 40);
+  progress.start_epoch();
+  progress.step(1.0);
+  progress.end_epoch("val acc 75.0%");
+  const std::string last = out.str().substr(out.str().rfind('\r') + 1);
+  REQUIRE(last == "epoch 1/1  step 1/4  loss 1  val acc 75\033[K\n");  // 39 columns
+  setenv("COLUMNS", "123", 1);
+  if (!isatty(STDOUT_FILENO)) REQUIRE(Progress::terminal_width() == 123);
+  unsetenv("COLUMNS");
+  if (!isatty(STDOUT_FILENO)) REQUIRE(Progress::terminal_width() == 80);
 }
 
 TEST_CASE("cli: common flags, bad values rejected, flags as JSON", "[plots]") {

@@ -1,9 +1,13 @@
 #include "examples/common/progress.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <unistd.h>
+#include <cstdlib>
+#include <vector>
 
 namespace dl {
 namespace {
@@ -24,7 +28,38 @@ std::string format(const char* pattern, double v) {
   return buf;
 }
 
+// The fields joined by two spaces, leaving out the lowest-priority ones (priority 0 is never
+// left out) until the line is under width; a line still too wide is cut.
+struct Field {
+  std::string text;
+  int priority;  // higher: kept longer
+};
+std::string fit(const std::vector<Field>& fields, size_t width) {
+  std::vector<bool> keep(fields.size(), true);
+  const auto joined = [&] {
+    std::string s;
+    for (size_t i = 0; i < fields.size(); ++i)
+      if (keep[i]) s += (s.empty() ? "" : "  ") + fields[i].text;
+    return s;
+  };
+  for (int priority = 1; priority <= 3 && joined().size() >= width; ++priority)
+    for (size_t i = 0; i < fields.size(); ++i)
+      if (fields[i].priority == priority) keep[i] = false;
+  const std::string s = joined();
+  return s.size() < width ? s : s.substr(0, width > 0 ? width - 1 : 0);
+}
+
 }  // namespace
+
+std::string short_number(double v) { return format("%.4g", v); }
+
+int Progress::terminal_width() {
+  winsize ws{};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  const char* columns = std::getenv("COLUMNS");
+  const int n = columns ? std::atoi(columns) : 0;
+  return n > 0 ? n : 80;
+}
 
 double Progress::steady_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -32,9 +67,9 @@ double Progress::steady_seconds() {
 
 bool Progress::stdout_is_terminal() { return isatty(STDOUT_FILENO) == 1; }
 
-Progress::Progress(std::ostream& out, bool terminal, int epochs, int64_t steps_per_epoch, Clock clock)
+Progress::Progress(std::ostream& out, bool terminal, int epochs, int64_t steps_per_epoch, Clock clock, int width)
     : out_(out), terminal_(terminal), epochs_(epochs), steps_per_epoch_(steps_per_epoch),
-      clock_(std::move(clock)), start_(clock_()) {}
+      clock_(std::move(clock)), width_(width > 0 ? width : terminal_width()), start_(clock_()) {}
 
 Progress::~Progress() {
   if (bar_shown_) out_ << "\n" << std::flush;
@@ -55,7 +90,7 @@ void Progress::step(double loss, double accuracy) {
 }
 
 void Progress::end_epoch(const std::string& extra) {
-  const std::string line = status() + (extra.empty() ? "" : "  " + extra);
+  const std::string line = status(extra);
   out_ << (terminal_ ? "\r" + line + "\033[K\n" : line + "\n") << std::flush;
   bar_shown_ = false;
 }
@@ -66,18 +101,21 @@ void Progress::log_line(const std::string& message) {
   out_ << std::flush;
 }
 
-std::string Progress::status() const {
+std::string Progress::status(const std::string& extra) const {
   const double now = clock_();
   const int64_t total = int64_t(epochs_) * steps_per_epoch_;
   const int64_t done = int64_t(epoch_ - 1) * steps_per_epoch_ + step_;
   const double elapsed = now - start_;
-  std::string s = "epoch " + std::to_string(epoch_) + "/" + std::to_string(epochs_) + "  step " +
-                  std::to_string(step_) + "/" + std::to_string(steps_per_epoch_);
-  if (step_ > 0) s += "  loss " + format("%.4g", loss_sum_ / step_);
-  if (accuracy_count_ > 0) s += "  acc " + format("%.1f%%", 100 * accuracy_sum_ / accuracy_count_);
-  if (now > epoch_start_) s += "  " + format("%.3g", step_ / (now - epoch_start_)) + " steps/s";
-  return s + "  " + duration(elapsed) + " elapsed  " +
-         duration(done > 0 ? elapsed * (total - done) / done : NAN) + " left";
+  std::vector<Field> fields = {
+      {"epoch " + std::to_string(epoch_) + "/" + std::to_string(epochs_), 0},
+      {"step " + std::to_string(step_) + "/" + std::to_string(steps_per_epoch_), 0}};
+  if (step_ > 0) fields.push_back({"loss " + short_number(loss_sum_ / step_), 0});
+  if (accuracy_count_ > 0) fields.push_back({"acc " + format("%.1f%%", 100 * accuracy_sum_ / accuracy_count_), 0});
+  if (now > epoch_start_) fields.push_back({format("%.3g", step_ / (now - epoch_start_)) + " steps/s", 2});
+  fields.push_back({duration(elapsed) + " elapsed", 1});
+  fields.push_back({duration(done > 0 ? elapsed * (total - done) / done : NAN) + " left", 3});
+  if (!extra.empty()) fields.push_back({extra, 0});
+  return fit(fields, terminal_ ? static_cast<size_t>(width_) : std::string::npos);
 }
 
 void Progress::redraw() {

@@ -85,6 +85,15 @@ std::string short_g(double v, int digits) {
   return s.substr(0, e + 1) + (negative ? "-" : "") + exponent;
 }
 
+// A count as people write it: 250, 2.5k, 10k, 1M; other values as %g (0.001, 1e-5).
+std::string size_label(double v) {
+  const double a = std::fabs(v);
+  if (a >= 1e9 && a < 1e12) return short_g(v / 1e9, 3) + "G";
+  if (a >= 1e6 && a < 1e9) return short_g(v / 1e6, 3) + "M";
+  if (a >= 1e3 && a < 1e6) return short_g(v / 1e3, 3) + "k";
+  return short_g(v, 3);
+}
+
 // ---------------------------------------------------------------- the document
 
 struct Svg {
@@ -142,13 +151,14 @@ struct Ticks {
   std::vector<std::string> labels;
 };
 
-// Ticks at multiples of 1, 2 or 5 times a power of ten, about `target` of them. extend grows
-// [lo, hi] to the next ticks outside it, so the data never touches an unlabelled edge.
-Ticks linear_ticks(double lo, double hi, double target, bool extend) {
+// Ticks at multiples of 1, 2 or 5 times a power of ten, about `target` of them (whole numbers
+// only when `whole`, as for epochs). extend grows [lo, hi] to the next ticks outside it, so the
+// data never touches an unlabelled edge.
+Ticks linear_ticks(double lo, double hi, double target, bool extend, bool whole = false) {
   const double raw = (hi - lo) / std::max(target, 1.0);
   const double power = std::pow(10.0, std::floor(std::log10(raw)));
   const double n = raw / power;
-  const double step = (n < 1.5 ? 1 : n < 3 ? 2 : n < 7 ? 5 : 10) * power;
+  const double step = std::max((n < 1.5 ? 1 : n < 3 ? 2 : n < 7 ? 5 : 10) * power, whole ? 1.0 : 0.0);
   const double eps = 1e-9;
   if (extend) lo = std::floor(lo / step + eps) * step, hi = std::ceil(hi / step - eps) * step;
   Ticks t{lo, hi, {}, {}};
@@ -180,8 +190,20 @@ Ticks log_ticks(double lo, double hi, double width) {
       const double v = m * std::pow(10.0, d);
       if (v < lo * (1 - 1e-9) || v > hi * (1 + 1e-9)) continue;
       t.at.push_back(v);
-      t.labels.push_back(short_g(v, 6));
+      t.labels.push_back(size_label(v));
     }
+  return t;
+}
+
+// Ticks at the data's own x values (the training sizes of a sweep, say) when there are at most
+// eight and each label has room (40 pixels) from the next; else at powers of ten.
+Ticks log_ticks_at(const std::vector<double>& xs, double lo, double hi, double width) {
+  const auto pixels = [&](double a, double b) { return width * std::log10(b / a) / std::log10(hi / lo); };
+  bool room = xs.size() <= 8;
+  for (size_t i = 1; room && i < xs.size(); ++i) room = pixels(xs[i - 1], xs[i]) >= 40;
+  if (!room || xs.empty()) return log_ticks(lo, hi, width);
+  Ticks t{lo, hi, xs, {}};
+  for (double v : xs) t.labels.push_back(size_label(v));
   return t;
 }
 
@@ -218,13 +240,19 @@ struct Frame {  // the plot area of a chart and its axes
 
 Frame chart_frame(const LineChart& c, double w, double h, double reserve_right) {
   Range xr, yr;
+  std::vector<double> xs;  // the usable x values, sorted, each once
+  bool whole_x = true;     // every x a whole number (epochs, steps): whole-number ticks
   for (const Series& s : c.series)
     for (size_t i = 0; i < s.x.size(); ++i) {
       if (!usable(c, s.x[i], s.y[i])) continue;
       xr.add(s.x[i]);
+      xs.push_back(s.x[i]);
+      whole_x = whole_x && s.x[i] == std::round(s.x[i]);
       yr.add(s.y[i]);
       if (!s.spread.empty() && std::isfinite(s.spread[i])) yr.add(s.y[i] - s.spread[i]), yr.add(s.y[i] + s.spread[i]);
     }
+  std::sort(xs.begin(), xs.end());
+  xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
   xr = widened(xr, c.log_x);
   yr = widened(yr, false);
   const double top = c.title.empty() ? 14 : 36;
@@ -232,7 +260,8 @@ Frame chart_frame(const LineChart& c, double w, double h, double reserve_right) 
   Ticks yt = linear_ticks(yr.lo, yr.hi, std::max(3.0, (bottom - top) / 55), true);
   const double left = widest(yt.labels, kTickFont) + 12 + (c.y_label.empty() ? 4 : 24);
   const double approx_width = w - left - 16 - reserve_right;
-  Ticks xt = c.log_x ? log_ticks(xr.lo, xr.hi, approx_width) : linear_ticks(xr.lo, xr.hi, std::max(2.0, approx_width / 90), false);
+  Ticks xt = c.log_x ? log_ticks_at(xs, xr.lo, xr.hi, approx_width)
+                     : linear_ticks(xr.lo, xr.hi, std::max(2.0, approx_width / 90), false, whole_x);
   // room for half of the last x tick label beyond the plot area
   const double right = w - reserve_right -
                        std::max(16.0, (xt.labels.empty() ? 0 : text_width(xt.labels.back(), kTickFont) / 2) + 4);
@@ -456,7 +485,8 @@ std::vector<std::string> labels_of(const std::vector<std::string>& given, int64_
   return out;
 }
 
-void draw_colour_bar(Svg& svg, const ColourScale& scale, const Ticks& ticks, const Box& bar) {
+// The bar, its ticks and, reading upwards beside the tick labels, its title.
+void draw_colour_bar(Svg& svg, const ColourScale& scale, const Ticks& ticks, const Box& bar, const std::string& title) {
   const std::string id = "colours" + std::to_string(svg.next_id++);
   svg.out += "<defs><linearGradient id='" + id + "' x1='0' y1='1' x2='0' y2='0'>";
   for (size_t i = 0; i < scale.stops->size(); ++i)
@@ -469,6 +499,9 @@ void draw_colour_bar(Svg& svg, const ColourScale& scale, const Ticks& ticks, con
     svg.line(bar.x + bar.w, y, bar.x + bar.w + 4, y, "#444");
     svg.text(bar.x + bar.w + 7, y + 0.35 * kTickFont, ticks.labels[i], kTickFont, "start");
   }
+  if (!title.empty())
+    svg.vertical_text(bar.x + bar.w + 7 + widest(ticks.labels, kTickFont) + 6 + kTickFont / 2, bar.y + bar.h / 2,
+                      fit(title, kTickFont, bar.h), kTickFont, "middle");
 }
 
 void draw_heatmap(Svg& svg, const Heatmap& m, double w, double h) {
@@ -479,7 +512,7 @@ void draw_heatmap(Svg& svg, const Heatmap& m, double w, double h) {
   const double font = 10, gap = 14;
   const double top = m.title.empty() ? 12 : 36;
   const double left = 8 + (m.y_label.empty() ? 0 : 20) + widest(rows, font) + 6;
-  const double bar_w = 14 + 8 + widest(bar_ticks.labels, kTickFont) + 8;
+  const double bar_w = 14 + 8 + widest(bar_ticks.labels, kTickFont) + 8 + (m.colour_label.empty() ? 0 : kTickFont + 6);
   const double room_w = w - left - gap - bar_w;
   const double x_label_h = m.x_label.empty() ? 4 : 22;
   // square cells as large as fit; column labels turn vertical when they do not fit across
@@ -527,7 +560,7 @@ void draw_heatmap(Svg& svg, const Heatmap& m, double w, double h) {
     svg.vertical_text(x0 - widest(rows, font) - 17, y0 + mh / 2, fit(m.y_label, kLabelFont, std::max(mh, 60.0)),
                       kLabelFont, "middle");
   const double bar_h = std::min(std::max(mh, 80.0), h - top - 8);
-  draw_colour_bar(svg, scale, bar_ticks, {x0 + mw + gap, y0, 14, bar_h});
+  draw_colour_bar(svg, scale, bar_ticks, {x0 + mw + gap, y0, 14, bar_h}, m.colour_label);
 }
 
 }  // namespace

@@ -18,6 +18,9 @@ struct Series {
   std::vector<double> spread;     // empty, or one per point: a shaded band y - spread .. y + spread
 };
 
+// Axis ticks: whole numbers when every x is one (epochs); on a log x axis, at the data's own x
+// values when they are few and far enough apart (a sweep's training sizes), else at powers of
+// ten, labelled as counts are written (250, 2.5k, 10k, 1M).
 struct LineChart {
   std::string title, x_label, y_label;
   std::vector<Series> series;
@@ -32,6 +35,7 @@ struct Heatmap {
   std::vector<double> values;           // (rows, cols), row-major
   std::vector<std::string> row_labels, col_labels;  // empty (indices are shown) or one each
   double vmin = NAN, vmax = NAN;        // colour scale limits; NaN takes them from the data
+  std::string colour_label = "value";   // the colour bar's title, e.g. "attention weight"
 };
 
 // A heatmap of a 2-D tensor, e.g. one head's attention matrix (T, S).
