@@ -33,6 +33,11 @@ namespace dl::train {
 // {name: accuracy} (empty without held-out sets), parameters, threads, wall_seconds, folder.
 nlohmann::json run_task(const RunSpec& spec, std::ostream& out, bool terminal);
 
+// With spec.resume: takes the run stored in spec.common.out's last.safetensors, so --resume needs
+// no other flag; a given flag that contradicts it is a dl::Error naming both values (--epochs may
+// differ: training continues to the new count). Call after parsing, inside guarded().
+void adopt_resumed_run(const CLI::App& app, RunSpec& spec);
+
 // ---------------------------------------------------------------- programs
 
 // What a program's main does after parsing: body(), or on a dl::Error (or any std::exception)
