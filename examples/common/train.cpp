@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include "examples/common/format.h"
+#include "examples/common/memory_estimate.h"
 #include "examples/common/progress.h"
 #include "examples/common/run_dir.h"
 #include "examples/common/task_model.h"
@@ -197,11 +198,38 @@ json run_task(const RunSpec& spec, std::ostream& out, bool terminal) {
            "no checkpoint file '" + spec.load + "'");
   DL_CHECK(!spec.resume || (spec.load.empty() && !spec.eval_only && !spec.overwrite), "run",
            "--resume continues the run in --out; it does not go with --load, --eval-only or --overwrite");
+  check_memory(spec, sizes);  // before anything large is allocated
   RunDir dir(spec.common.out);
   claim_folder(dir, spec);
   TaskData data = tasks::make_task(spec.task, sizes, spec.common.seed);
   return with_task_model(spec, data, [&](auto& model, Objective& objective, auto&& draw) {
     return train_and_test(spec, dir, data, model, objective, out, terminal, start, draw);
+  });
+}
+
+LoadedRun load_run(const CLI::App& app, RunSpec spec, const std::string& checkpoint) {
+  DL_CHECK(std::filesystem::is_regular_file(checkpoint), "run", "no checkpoint file '" + checkpoint + "'");
+  LoadedRun r;
+  r.path = checkpoint;
+  r.metadata = read_safetensors(checkpoint).metadata;
+  DL_CHECK(r.metadata.count("run"), "run",
+           checkpoint + " stores no run (not written by train_classifier or train_seq2seq?)");
+  try {
+    adopt_stored_run(app, spec, json::parse(r.metadata.at("run")), checkpoint);
+  } catch (const json::exception& e) {
+    throw Error("run: " + checkpoint + ": the stored run is not JSON: " + e.what());
+  }
+  r.spec = spec;
+  r.data = tasks::make_task(spec.task, resolved_sizes(spec), spec.common.seed);
+  InputScale::from(r.metadata, checkpoint).apply(r.data);
+  return r;
+}
+
+json evaluate_run(LoadedRun& run, std::ostream& out) {
+  return with_task_model(run.spec, run.data, [&](auto& model, Objective& objective, auto&&) {
+    load_model_into(run.path, model);
+    const auto [test, heldout] = test_model(objective, run.data, run.spec.batch, out);
+    return json{{"test_accuracy", test.accuracy}, {"test_loss", test.loss}, {"heldout_accuracy", heldout}};
   });
 }
 
