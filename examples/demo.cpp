@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> models = {"transformer", "dat"};
   CLI::App app("Train a Transformer and a DAT on a relational game and compare them.");
   add_run_flags(app, spec, {"same", "between", "occurs", "xoccurs", "match_pattern"});
-  for (const char* flag : {"--model", "--load", "--eval-only"}) app.remove_option(app.get_option(flag));
+  for (const char* flag : {"--model", "--load", "--eval-only", "--resume"}) app.remove_option(app.get_option(flag));
   app.add_option("--models", models, "model kinds")->delimiter(',')->capture_default_str()
       ->check(CLI::IsMember({"transformer", "dat", "gpam"}));
   dl::cli::parse_or_exit(app, spec.common, argc, argv);

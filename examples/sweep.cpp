@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   sweep.seeds = {0, 1, 2};
   CLI::App app("Train models over training sizes and seeds on one task; tabulate and plot accuracy.");
   add_run_flags(app, sweep.base, dl::tasks::task_names());
-  for (const char* flag : {"--model", "--train-size", "--seed", "--load", "--eval-only"})
+  for (const char* flag : {"--model", "--train-size", "--seed", "--load", "--eval-only", "--resume"})
     app.remove_option(app.get_option(flag));
   app.add_option("--sizes", sweep.train_sizes, "training sizes")->delimiter(',')->capture_default_str()
       ->check(dl::cli::Positive);

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   CLI::App app("Train a Transformer, DAT or daGPAM encoder-decoder on a sequence toy task.");
   dl::train::add_run_flags(app, spec, {"sorting", "copy", "reverse"});
   dl::cli::parse_or_exit(app, spec.common, argc, argv);
-  return dl::train::guarded([&] { dl::train::run_task(spec, std::cout, dl::Progress::stdout_is_terminal()); },
-                            std::cerr);
+  return dl::train::guarded([&] {
+    dl::train::adopt_resumed_run(app, spec);
+    dl::train::run_task(spec, std::cout, dl::Progress::stdout_is_terminal());
+  }, std::cerr);
 }

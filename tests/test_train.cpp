@@ -100,7 +100,9 @@ TEST_CASE("train: fit validates every epoch and restores the best epoch's weight
   o.batch = 2;  // 2 steps per epoch
   o.lr = 0.4;
   std::vector<int> best_flags;
-  const FitResult r = fit(objective, data, o, nullptr, [&](const EpochMetrics&, bool best) { best_flags.push_back(best); });
+  const FitState r = fit(objective, data, o, nullptr, [&](const EpochMetrics&, bool best, const FitState&, const Optimizer&) {
+    best_flags.push_back(best);
+  });
   REQUIRE(r.history.size() == 6);
   REQUIRE(best_flags.size() == 6);
   REQUIRE(best_flags[0] == 1);

@@ -1,6 +1,7 @@
 #include "examples/common/attention_pictures.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include "examples/common/format.h"
 #include "examples/common/objectives.h"
@@ -100,32 +101,69 @@ Split first_rows(const Split& split, int k) {
   std::iota(order.begin(), order.end(), 0);
   return tasks::gather_rows(split, order, 0, static_cast<int64_t>(order.size()));
 }
+
+// The input of one example as a picture: a relational game's 3 x 3 grid of P x P RGB patches as
+// one (3P, 3P) image of the mean of its channels; any other input as its (N, F) matrix.
+plot::Heatmap input_panel(const Tensor& example, bool grid) {  // (N, F)
+  const int64_t N = example.size(0), F = example.size(1);
+  const int64_t P = static_cast<int64_t>(std::lround(std::sqrt(F / 3.0)));
+  if (!grid || N != 9 || 3 * P * P != F) return map_panel(example, "input", object_labels(N, "object"), {}, "", "feature");
+  const std::vector<double> v = example.to_vector();
+  plot::Heatmap h;
+  h.title = "input image (mean of R, G, B)";
+  h.rows = h.cols = 3 * P;
+  h.values.assign(static_cast<size_t>(h.rows * h.cols), 0.0);
+  for (int64_t row = 0; row < h.rows; ++row)
+    for (int64_t col = 0; col < h.cols; ++col) {
+      const int64_t cell = (row / P) * 3 + col / P, pixel = (row % P) * P + col % P;
+      for (int64_t c = 0; c < 3; ++c) h.values[row * h.cols + col] += v[cell * F + pixel * 3 + c] / 3;
+    }
+  return h;
+}
+
 }  // namespace
 
-// Pictures of the first k test examples: per example, every layer's maps (one row per layer).
+plot::Figure example_figure(Classifier& model, const Tensor& x, bool grid, const std::string& title) {
+  model.eval();
+  NoGradGuard no_grad;
+  model.forward(x);
+  const Tensor example = pick(x, 0, 0);
+  const std::vector<std::string> labels = grid ? cell_labels(example) : object_labels(x.size(1), "object");
+  std::vector<plot::Panel> panels;
+  size_t per_layer = 0;
+  for (int64_t l = 0; l < model.config.layers; ++l) {  // a row per layer, the input at its start
+    const size_t before = panels.size();
+    panels.push_back(input_panel(example, grid));
+    add_layer_maps(panels, model.attention_maps(static_cast<size_t>(l)), 0, "layer " + std::to_string(l + 1), labels);
+    per_layer = panels.size() - before;
+  }
+  model.train();
+  return plot::Figure{title, panels, static_cast<int>(per_layer)};
+}
+
 void draw_attention(Classifier& model, const TaskData& data, const std::string& task, const RunDir& dir, int k,
                     std::vector<std::string>& files) {
   const Split batch = first_rows(data.test, k);
-  model.eval();
-  NoGradGuard no_grad;
-  const Tensor probs = softmax(model.forward(batch.x));  // (k, C)
-  const std::vector<int32_t> predicted = argmax_rows(probs);
   const bool grid = !data.extra_tests.empty();  // a relational game: its tokens are the 9 cells
   for (int64_t i = 0; i < batch.size(); ++i) {
-    const std::vector<std::string> labels =
-        grid ? cell_labels(pick(batch.x, 0, i)) : object_labels(batch.x.size(1), "object");
-    std::vector<plot::Panel> panels;
-    for (int64_t l = 0; l < model.config.layers; ++l)
-      add_layer_maps(panels, model.attention_maps(static_cast<size_t>(l)), i, "layer " + std::to_string(l + 1), labels);
-    const int columns = static_cast<int>(panels.size() / model.config.layers);
+    const Tensor x = slice(batch.x, 0, i, i + 1).contiguous();  // (1, N, F)
+    const Prediction p = predict(model, x);
     const std::string title = task + ", test example " + std::to_string(i) + ": label " +
                               std::to_string(static_cast<int>(batch.y.at({i}))) + ", predicted " +
-                              std::to_string(predicted[i]) + " (p " + fixed(probs.at({i, predicted[i]}), 2) + ")";
+                              std::to_string(p.label) + " (p " + fixed(p.probability, 2) + ")";
     const std::string name = "attention_" + std::to_string(i) + ".svg";
-    plot::save_svg(dir.file(name), plot::to_svg(plot::Figure{title, panels, columns}));
+    plot::save_svg(dir.file(name), plot::to_svg(example_figure(model, x, grid, title)));
     files.push_back(name);
   }
+}
+
+Prediction predict(Classifier& model, const Tensor& x) {
+  model.eval();
+  NoGradGuard no_grad;
+  const Tensor probs = softmax(model.forward(x));  // (1, C)
+  const int32_t label = argmax_rows(probs)[0];
   model.train();
+  return {label, probs.at({0, label})};
 }
 
 namespace {

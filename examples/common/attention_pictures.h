@@ -6,6 +6,7 @@
 #include <vector>
 #include "examples/common/fit.h"
 #include "examples/common/run_dir.h"
+#include "examples/common/svg.h"
 #include "models/classifier.h"
 #include "models/transformer.h"
 
@@ -14,8 +15,18 @@ namespace dl::train {
 // dir/learning_curves.svg: train and validation loss and accuracy against the epoch.
 void save_learning_curves(const RunDir& dir, const std::string& title, const std::vector<EpochMetrics>& history);
 
-// dir/attention_<i>.svg for the first k test examples: per example, every layer's maps (one row
-// per layer); the names written are appended to files.
+struct Prediction {
+  int32_t label = 0;         // the most probable class
+  double probability = 0;    // its softmax probability
+};
+Prediction predict(Classifier& model, const Tensor& x);  // x: one example, (1, N, F)
+
+// One example x (1, N, F): a row per layer, the input (a relational game's image when grid)
+// beside the layer's attention, relational attention and relation maps.
+plot::Figure example_figure(Classifier& model, const Tensor& x, bool grid, const std::string& title);
+
+// dir/attention_<i>.svg for the first k test examples (example_figure); the names written are
+// appended to files.
 void draw_attention(Classifier& model, const tasks::TaskData& data, const std::string& task, const RunDir& dir, int k,
                     std::vector<std::string>& files);
 

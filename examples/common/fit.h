@@ -4,10 +4,14 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <string>
 #include <utility>
 #include <vector>
 #include "examples/common/dataset.h"
+#include "autograd/random.h"
 #include "nn/module.h"
+#include "nn/optim.h"
 
 namespace dl {
 class Progress;
@@ -48,16 +52,31 @@ class Objective {
 // restored afterwards).
 Score evaluate(Objective& objective, const tasks::Split& split, int64_t batch);
 
-struct FitResult {
-  std::vector<EpochMetrics> history;
-  int best_epoch = 0;  // the epoch of the highest validation accuracy (lower loss breaks ties)
+// Where training stands between two epochs: all that fit needs to continue a run exactly, apart
+// from the model and the optimizer (whose state a checkpoint holds).
+struct FitState {
+  int epoch = 0;                       // epochs completed
+  int64_t step = 0;                    // optimizer steps taken
+  Generator::State order{};            // the batch-order generator after `epoch` shuffles
+  std::vector<EpochMetrics> history;   // one entry per completed epoch
+  int best_epoch = 0;                  // the highest validation accuracy (lower loss breaks ties)
+  std::map<std::string, Tensor> best_weights;  // that epoch's parameters
 };
 
-// Trains on data.train for options.epochs, validating on data.val after each epoch, then loads
-// the best epoch's weights back into the model. on_epoch runs after each epoch with its metrics
-// and whether it is the best so far (to write metrics and save a checkpoint); progress (may be
-// null) shows the steps.
-FitResult fit(Objective& objective, const tasks::TaskData& data, const TrainOptions& options,
-              Progress* progress, const std::function<void(const EpochMetrics&, bool best)>& on_epoch = {});
+// After each epoch: its metrics, whether it is the best so far, the state and the optimizer (to
+// write metrics and checkpoints).
+using EpochHook = std::function<void(const EpochMetrics&, bool best, const FitState&, const Optimizer&)>;
+// Before the first epoch, to continue a run: fills the state and loads the optimizer's (and the
+// model's) saved state.
+using ResumeHook = std::function<void(FitState&, Optimizer&)>;
+
+// Trains on data.train up to options.epochs, validating on data.val after each epoch, then loads
+// the best epoch's weights back into the model. progress (may be null) shows the steps.
+//
+// Divergence stops training at once: a non-finite loss or gradient norm, or non-finite weights
+// at the end of an epoch, throw a dl::Error naming the epoch and step (so a non-finite model is
+// never kept as the best).
+FitState fit(Objective& objective, const tasks::TaskData& data, const TrainOptions& options, Progress* progress,
+             const EpochHook& on_epoch = {}, const ResumeHook& resume = {});
 
 }  // namespace dl::train

@@ -1,5 +1,7 @@
 #include "examples/common/run_spec.h"
 
+#include <algorithm>
+
 #include "examples/common/format.h"
 #include "examples/common/tasks.h"
 
@@ -55,17 +57,63 @@ tasks::Sizes resolved_sizes(const RunSpec& spec) {
 
 json spec_json(const RunSpec& s, const tasks::Sizes& sizes) {
   return {{"task", s.task},
-          {"train_size", sizes.train},
-          {"val_size", sizes.val},
-          {"test_size", sizes.test},
-          {"model_kind", s.model.kind},
+          {"train-size", sizes.train},
+          {"val-size", sizes.val},
+          {"test-size", sizes.test},
+          {"model", s.model.kind},
+          {"layers", s.model.layers},
+          {"d", s.model.d},
+          {"d-ff", s.model.d_ff},
+          {"heads", s.model.heads},
+          {"n-sa", s.model.n_sa},
+          {"n-ra", s.model.n_ra},
+          {"dropout", s.model.dropout},
           {"seed", s.common.seed},
           {"epochs", s.common.epochs},
           {"batch", s.batch},
           {"lr", s.lr},
-          {"betas", {s.beta1, s.beta2}},
-          {"load", s.load},
-          {"eval_only", s.eval_only}};
+          {"betas", {s.beta1, s.beta2}}};
+}
+
+RunSpec spec_from_json(const json& j, RunSpec s, const std::string& source) {
+  try {
+    j.at("task").get_to(s.task);
+    s.sizes = {j.at("train-size").get<int64_t>(), j.at("val-size").get<int64_t>(), j.at("test-size").get<int64_t>()};
+    j.at("model").get_to(s.model.kind);
+    j.at("layers").get_to(s.model.layers);
+    j.at("d").get_to(s.model.d);
+    j.at("d-ff").get_to(s.model.d_ff);
+    j.at("heads").get_to(s.model.heads);
+    j.at("n-sa").get_to(s.model.n_sa);
+    j.at("n-ra").get_to(s.model.n_ra);
+    j.at("dropout").get_to(s.model.dropout);
+    j.at("seed").get_to(s.common.seed);
+    j.at("epochs").get_to(s.common.epochs);
+    j.at("batch").get_to(s.batch);
+    j.at("lr").get_to(s.lr);
+    s.beta1 = j.at("betas").at(0).get<double>();
+    s.beta2 = j.at("betas").at(1).get<double>();
+  } catch (const json::exception& e) {
+    throw Error("run: " + source + ": the stored run is incomplete: " + e.what());
+  }
+  return s;
+}
+
+void adopt_stored_run(const CLI::App& app, RunSpec& spec, const json& stored, const std::string& source,
+                      const std::vector<std::string>& may_differ) {
+  const json given = spec_json(spec, spec.sizes);
+  json run = stored;
+  for (const auto& item : stored.items()) {
+    const CLI::Option* option = app.get_option_no_throw("--" + item.key());
+    if (!option || option->count() == 0 || !given.contains(item.key())) continue;
+    const json& value = given[item.key()];
+    const bool free = std::find(may_differ.begin(), may_differ.end(), item.key()) != may_differ.end();
+    DL_CHECK(free || value == item.value(), "run",
+             "--" + item.key() + " " + value.dump() + " contradicts " + source + ", a run with " + item.key() + " " +
+                 item.value().dump() + " (leave the flag out to use the stored value)");
+    run[item.key()] = value;
+  }
+  spec = spec_from_json(run, spec, source);
 }
 
 RunSpec family_defaults(const std::string& task) {
@@ -126,6 +174,8 @@ void add_run_flags(CLI::App& app, RunSpec& s, const std::vector<std::string>& ta
   app.add_option("--lr", s.lr, "Adam learning rate")->capture_default_str()->check(cli::Positive);
   app.add_option("--load", s.load, "start from this checkpoint (same model flags)")->check(CLI::ExistingFile);
   app.add_flag("--eval-only", s.eval_only, "with --load: only test the loaded model");
+  app.add_flag("--resume", s.resume, "continue the run in --out from its last completed epoch");
+  app.add_flag("--overwrite", s.overwrite, "clear --out first when it holds a run");
   app.add_option("--pictures", s.pictures, "test examples to draw attention maps of (0: none)")
       ->capture_default_str()
       ->check(cli::NonNegative);

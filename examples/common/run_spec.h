@@ -39,6 +39,8 @@ struct RunSpec {
   std::string load;           // a checkpoint to start from; it must hold the same model config
   bool eval_only = false;     // with load: test the loaded model without training
   int pictures = 3;           // test examples drawn in attention_<i>.svg (0: none)
+  bool resume = false;        // continue the run in common.out from its last.safetensors
+  bool overwrite = false;     // clear common.out first if it holds a run
 
   TrainOptions train_options() const;
 };
@@ -64,7 +66,18 @@ BlockConfig block_config(const ModelSpec& m);
 // spec.sizes with each 0 replaced by the task's default; throws for an unknown task.
 tasks::Sizes resolved_sizes(const RunSpec& spec);
 
-// The spec as config.json records it, with the resolved sizes.
+// What defines a run (not where it goes, nor how it is shown), as a checkpoint and config.json
+// store it: the task, the resolved sizes, the model and the training settings, each under the
+// name of its flag without the dashes ("task", "train-size", "d-ff", "lr", ...; "betas" has none).
 nlohmann::json spec_json(const RunSpec& s, const tasks::Sizes& sizes);
+// The spec stored by spec_json, over base's other fields; throws naming a missing key.
+RunSpec spec_from_json(const nlohmann::json& stored, RunSpec base, const std::string& source);
+
+// Takes spec's run from `stored` (a spec_json read from `source`, e.g. a checkpoint): a flag
+// given on app's command line that names a stored key and differs from the stored value is a
+// dl::Error naming the flag, both values and the source, unless the key is in may_differ (then
+// the given value wins). Flags that do not define a run (--out, --threads, --pictures) are free.
+void adopt_stored_run(const CLI::App& app, RunSpec& spec, const nlohmann::json& stored, const std::string& source,
+                      const std::vector<std::string>& may_differ = {});
 
 }  // namespace dl::train

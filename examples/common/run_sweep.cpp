@@ -153,6 +153,7 @@ json run_sweep(const SweepSpec& sweep, std::ostream& out, bool terminal) {
                    summary + " is a run of another task; give the sweep its own --out");
           out << "done before: test accuracy " << percent(runs.back()["test_accuracy"].get<double>()) << "\n";
         } else {
+          spec.overwrite = spec.overwrite || sweep.resume;  // a run that did not finish is trained again
           runs.push_back(run_task(spec, out, terminal));
         }
       }

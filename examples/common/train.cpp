@@ -4,12 +4,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include "examples/common/attention_pictures.h"
 #include "examples/common/format.h"
-#include "examples/common/objectives.h"
+#include "examples/common/memory_estimate.h"
 #include "examples/common/progress.h"
 #include "examples/common/run_dir.h"
-#include "examples/common/sequence_tasks.h"
+#include "examples/common/task_model.h"
 #include "examples/common/tasks.h"
 #include "models/checkpoint.h"
 #include "ops/ops.h"
@@ -22,60 +21,90 @@ using tasks::TaskData;
 
 namespace {
 
-// Float inputs are standardised with one mean and standard deviation over the training split's
-// values. Relational-game pixels lie in [0, 1] and are mostly 0: unscaled, their embeddings are
-// about 10x smaller than the N(0, 1) learned positions, which drown them (occurs then stays near
-// 50% for tens of epochs; standardised, DAT learns it in a few). Token inputs are left alone. A
-// checkpoint stores the two numbers, so a loaded model sees inputs scaled as in its training.
-struct InputScale {
-  double mean = 0, std = 1;
+// Training's state in last.safetensors' metadata, exactly (JSON numbers round-trip).
+std::string fit_state_json(const FitState& s) {
+  json history = json::array();
+  for (const EpochMetrics& m : s.history)
+    history.push_back({m.epoch, m.train.loss, m.train.accuracy, m.val.loss, m.val.accuracy, m.seconds});
+  return json{{"epoch", s.epoch}, {"step", s.step}, {"order", s.order}, {"best_epoch", s.best_epoch},
+              {"history", history}}
+      .dump();
+}
 
-  static InputScale of(const Split& train) {
-    if (train.x.dtype() == DType::I32) return {};
-    const std::vector<double> v = train.x.to_vector();
-    double sum = 0, sq = 0;
-    for (double x : v) sum += x;
-    const double mean = sum / v.size();
-    for (double x : v) sq += (x - mean) * (x - mean);
-    const double std = std::sqrt(sq / v.size());
-    return {mean, std > 0 ? std : 1.0};
+void restore_fit_state(FitState& s, const std::string& text, const std::string& path) {
+  try {
+    const json j = json::parse(text);
+    j.at("epoch").get_to(s.epoch);
+    j.at("step").get_to(s.step);
+    j.at("order").get_to(s.order);
+    j.at("best_epoch").get_to(s.best_epoch);
+    for (const json& row : j.at("history"))
+      s.history.push_back({row.at(0).get<int>(), {row.at(1).get<double>(), row.at(2).get<double>()},
+                           {row.at(3).get<double>(), row.at(4).get<double>()}, row.at(5).get<double>()});
+  } catch (const json::exception& e) {
+    throw Error("run: " + path + ": the stored training state is malformed: " + e.what());
   }
-  static InputScale from(const std::map<std::string, std::string>& metadata, const std::string& path) {
-    DL_CHECK(metadata.count("input_mean") && metadata.count("input_std"), "run",
-             "checkpoint '" + path + "' stores no input_mean and input_std (not written by these programs?)");
-    return {std::stod(metadata.at("input_mean")), std::stod(metadata.at("input_std"))};
-  }
-  std::map<std::string, std::string> metadata() const {
-    char m[40], sd[40];
-    std::snprintf(m, sizeof m, "%.17g", mean);
-    std::snprintf(sd, sizeof sd, "%.17g", std);
-    return {{"input_mean", m}, {"input_std", sd}};
-  }
-  void apply(TaskData& data) const {
-    NoGradGuard no_grad;
-    auto scale = [&](Split& s) {
-      if (s.x.dtype() != DType::I32) s.x = (s.x - Tensor::scalar(mean)) * Tensor::scalar(1.0 / std);
-    };
-    for (Split* s : {&data.train, &data.val, &data.test}) scale(*s);
-    for (auto& item : data.extra_tests) scale(item.second);
-  }
-};
+  DL_CHECK(s.epoch >= 1 && static_cast<int>(s.history.size()) == s.epoch && s.best_epoch >= 1 &&
+               s.best_epoch <= s.epoch,
+           "run", path + ": the stored training state is inconsistent");
+}
 
-// Everything after the model is built: load, train, test, draw, summarise. M is Classifier or
-// Seq2Seq; draw(files) writes the attention pictures.
+void append_metrics(RunDir& dir, const EpochMetrics& m) {
+  dir.append_metrics({{"epoch", m.epoch},
+                      {"train_loss", m.train.loss},
+                      {"train_accuracy", m.train.accuracy},
+                      {"val_loss", m.val.loss},
+                      {"val_accuracy", m.val.accuracy},
+                      {"seconds", m.seconds}});
+}
+
+// The folder is this run's: refused when it holds another run, unless resuming or overwriting.
+void claim_folder(RunDir& dir, const RunSpec& spec) {
+  const std::string held = dir.run_files();
+  if (spec.resume) {
+    DL_CHECK(std::filesystem::exists(dir.file("last.safetensors")), "run",
+             "--resume: '" + dir.folder() + "' holds no last.safetensors to resume from (it is written after " +
+                 "each completed epoch)");
+  } else if (!held.empty()) {
+    DL_CHECK(spec.overwrite, "run",
+             "the folder '" + dir.folder() + "' holds a run (" + held +
+                 "); give --resume to continue it, --overwrite to replace it, or another --out");
+    dir.clear_run();
+  }
+}
+
+// The test split's score and each held-out set's accuracy, printed on one line.
+std::pair<Score, json> test_model(Objective& objective, const TaskData& data, int64_t batch, std::ostream& out) {
+  const Score test = evaluate(objective, data.test, batch);
+  json heldout = json::object();
+  out << "test accuracy " << percent(test.accuracy);
+  for (const auto& [name, split] : data.extra_tests) {
+    const double accuracy = evaluate(objective, split, batch).accuracy;
+    heldout[name] = accuracy;
+    out << "  " << name << " " << percent(accuracy);
+  }
+  out << "\n";
+  return {test, heldout};
+}
+
+// Everything after the model is built: load or resume, train, test, summarise, draw. M is
+// Classifier or Seq2Seq; draw(dir, k, files) writes the attention pictures.
 template <class M, class Draw>
 json train_and_test(const RunSpec& spec, RunDir& dir, TaskData& data, M& model, Objective& objective,
                     std::ostream& out, bool terminal, double start, Draw&& draw) {
+  const std::string checkpoint = dir.file("checkpoint.safetensors"), last = dir.file("last.safetensors");
+  const std::string from = spec.resume ? last : spec.load;
   InputScale scale = InputScale::of(data.train);
+  if (!from.empty()) scale = InputScale::from(read_safetensors(from).metadata, from);
+  scale.apply(data);
   if (!spec.load.empty()) {
-    scale = InputScale::from(load_model_into(spec.load, model).metadata, spec.load);
+    load_model_into(spec.load, model);
     out << "loaded " << spec.load << "\n";
   }
-  scale.apply(data);
-  json config = spec_json(spec, {data.train.size(), data.val.size(), data.test.size()});
-  config["input_mean"] = scale.mean;
-  config["input_std"] = scale.std;
-  config["model"] = model.config;
+  const json run = spec_json(spec, {data.train.size(), data.val.size(), data.test.size()});
+  std::map<std::string, std::string> metadata = scale.metadata();
+  metadata["run"] = run.dump();
+  json config = {{"run", run}, {"input_mean", scale.mean}, {"input_std", scale.std}, {"model", model.config}};
   dir.write_json("config.json", config);
   out << spec.task << ": train " << data.train.size() << ", val " << data.val.size() << ", test "
       << data.test.size();
@@ -83,38 +112,36 @@ json train_and_test(const RunSpec& spec, RunDir& dir, TaskData& data, M& model, 
   out << "\nmodel " << spec.model.str() << ", " << model.num_parameters() << " parameters, " << num_threads()
       << " threads\n";
 
-  const std::string checkpoint = dir.file("checkpoint.safetensors");
   std::vector<std::string> files = {"config.json"};
-  FitResult fitted;
+  FitState fitted;
   if (!spec.eval_only) {
     const TrainOptions options = spec.train_options();
     const int64_t steps = (data.train.size() + options.batch - 1) / options.batch;
     Progress progress(out, terminal, options.epochs, steps);
-    fitted = fit(objective, data, options, &progress, [&](const EpochMetrics& m, bool best) {
-      dir.append_metrics({{"epoch", m.epoch},
-                          {"train_loss", m.train.loss},
-                          {"train_accuracy", m.train.accuracy},
-                          {"val_loss", m.val.loss},
-                          {"val_accuracy", m.val.accuracy},
-                          {"seconds", m.seconds}});
-      if (best) save_model(checkpoint, model, nullptr, m.epoch, scale.metadata());
-    });
-    save_learning_curves(dir, spec.task + ", " + spec.model.kind + ", " + std::to_string(data.train.size()) +
-                                  " training examples", fitted.history);
-    files.insert(files.end(), {"metrics.csv", "checkpoint.safetensors", "learning_curves.svg"});
+    // Per epoch: the best checkpoint first, then last.safetensors, so a kill between the two
+    // resumes from the epoch before, which is trained again to the same result.
+    auto on_epoch = [&](const EpochMetrics& m, bool best, const FitState& state, const Optimizer& adam) {
+      std::map<std::string, std::string> meta = metadata;
+      meta["epoch"] = std::to_string(m.epoch);
+      if (best) save_model(checkpoint, model, nullptr, m.epoch, meta);
+      meta["fit"] = fit_state_json(state);
+      save_model(last, model, &adam, state.step, meta);
+      append_metrics(dir, m);
+    };
+    auto resume = [&](FitState& state, Optimizer& adam) {
+      if (!spec.resume) return;
+      restore_fit_state(state, load_model_into(last, model, &adam).metadata.at("fit"), last);
+      std::map<std::string, Tensor> best = read_safetensors(checkpoint).tensors;
+      for (const auto& [name, p] : model.named_parameters()) state.best_weights[name] = best.at(name);
+      std::filesystem::remove(dir.file("metrics.csv"));
+      for (const EpochMetrics& m : state.history) append_metrics(dir, m);
+      out << "resumed " << last << " after epoch " << state.epoch << " (step " << state.step << ")\n";
+    };
+    fitted = fit(objective, data, options, &progress, on_epoch, resume);
+    files.insert(files.end(), {"metrics.csv", "checkpoint.safetensors", "last.safetensors"});
   }
 
-  const Score test = evaluate(objective, data.test, spec.batch);
-  json heldout = json::object();
-  out << "test accuracy " << percent(test.accuracy);
-  for (const auto& [name, split] : data.extra_tests) {
-    const double accuracy = evaluate(objective, split, spec.batch).accuracy;
-    heldout[name] = accuracy;
-    out << "  " << name << " " << percent(accuracy);
-  }
-  out << "\n";
-  if (spec.pictures > 0) draw(files);
-
+  const auto [test, heldout] = test_model(objective, data, spec.batch, out);
   const double best_val = fitted.history.empty() ? NAN : fitted.history[fitted.best_epoch - 1].val.accuracy;
   json summary = {{"task", spec.task},
                   {"model", spec.model.kind},
@@ -135,6 +162,19 @@ json train_and_test(const RunSpec& spec, RunDir& dir, TaskData& data, M& model, 
                   {"folder", dir.folder()}};
   dir.write_json("summary.json", summary);
   files.push_back("summary.json");
+
+  // Results first: the pictures come after summary.json and the checkpoints are safe.
+  try {
+    if (!spec.eval_only) {
+      save_learning_curves(dir, spec.task + ", " + spec.model.kind + ", " + std::to_string(data.train.size()) +
+                                    " training examples", fitted.history);
+      files.push_back("learning_curves.svg");
+    }
+    if (spec.pictures > 0) draw(dir, spec.pictures, files);
+  } catch (const std::exception& e) {
+    throw Error(std::string("pictures: ") + e.what() + " (the results are safe: summary.json" +
+                (spec.eval_only ? "" : ", checkpoint.safetensors, metrics.csv") + " in " + dir.folder() + ")");
+  }
   std::string listing;
   for (const std::string& f : files) listing += (listing.empty() ? "" : ", ") + f;
   out << "wrote " << dir.folder() << "/: " << listing << "\n";
@@ -146,49 +186,66 @@ json train_and_test(const RunSpec& spec, RunDir& dir, TaskData& data, M& model, 
 json run_task(const RunSpec& spec, std::ostream& out, bool terminal) {
   const double start = Progress::steady_seconds();
   const tasks::Sizes sizes = resolved_sizes(spec);  // throws for an unknown task
-  const BlockConfig block = block_config(spec.model);
+  block_config(spec.model);                         // throws for a bad model
   DL_CHECK(spec.batch >= 1 && spec.lr > 0 && spec.common.epochs >= 1, "run",
            "need batch >= 1, lr > 0 and epochs >= 1, got " + std::to_string(spec.batch) + ", " +
                std::to_string(spec.lr) + ", " + std::to_string(spec.common.epochs));
+  DL_CHECK(std::isfinite(spec.lr) && std::isfinite(spec.model.dropout), "run",
+           "--lr and --dropout must be finite numbers, got " + std::to_string(spec.lr) + " and " +
+               std::to_string(spec.model.dropout));
   DL_CHECK(!spec.eval_only || !spec.load.empty(), "run", "--eval-only needs a checkpoint to --load");
   DL_CHECK(spec.load.empty() || std::filesystem::is_regular_file(spec.load), "run",
            "no checkpoint file '" + spec.load + "'");
+  DL_CHECK(!spec.resume || (spec.load.empty() && !spec.eval_only && !spec.overwrite), "run",
+           "--resume continues the run in --out; it does not go with --load, --eval-only or --overwrite");
+  check_memory(spec, sizes);  // before anything large is allocated
   RunDir dir(spec.common.out);
+  claim_folder(dir, spec);
   TaskData data = tasks::make_task(spec.task, sizes, spec.common.seed);
-  Generator gen(spec.common.seed);
-
-  if (!is_seq2seq_task(spec.task)) {
-    ClassifierConfig c;
-    c.in_features = data.train.x.size(2);
-    c.max_len = data.train.x.size(1);
-    c.n_classes = 2;
-    c.layers = spec.model.layers;
-    c.mlp_hidden = spec.model.d;
-    c.block = block;
-    Classifier model(c, gen);
-    ClassifierObjective objective(model);
-    return train_and_test(spec, dir, data, model, objective, out, terminal, start, [&](std::vector<std::string>& f) {
-      draw_attention(model, data, spec.task, dir, spec.pictures, f);
-    });
-  }
-  // Sorting: feature source, targets 0..T-1 all scored, start token T. Copy and reverse: token
-  // source and target over the same vocabulary, padded.
-  const bool sorting = spec.task == "sorting";
-  const int64_t T = data.train.y.size(1);
-  Seq2SeqConfig c;
-  c.src_features = sorting ? data.train.x.size(2) : 0;
-  c.src_vocab = sorting ? 0 : tasks::SequenceConfig{}.vocab_size();
-  c.tgt_vocab = sorting ? T + 1 : c.src_vocab;
-  c.max_len = T;
-  c.encoder_layers = c.decoder_layers = spec.model.layers;
-  c.block = block;
-  const int32_t start_token = sorting ? static_cast<int32_t>(T) : tasks::kStart;
-  const int32_t pad = sorting ? -1 : tasks::kPad;
-  Seq2Seq model(c, gen);
-  Seq2SeqObjective objective(model, start_token, pad);
-  return train_and_test(spec, dir, data, model, objective, out, terminal, start, [&](std::vector<std::string>& f) {
-    draw_attention(model, data, spec.task, dir, spec.pictures, f, start_token, pad);
+  return with_task_model(spec, data, [&](auto& model, Objective& objective, auto&& draw) {
+    return train_and_test(spec, dir, data, model, objective, out, terminal, start, draw);
   });
+}
+
+LoadedRun load_run(const CLI::App& app, RunSpec spec, const std::string& checkpoint) {
+  DL_CHECK(std::filesystem::is_regular_file(checkpoint), "run", "no checkpoint file '" + checkpoint + "'");
+  LoadedRun r;
+  r.path = checkpoint;
+  r.metadata = read_safetensors(checkpoint).metadata;
+  DL_CHECK(r.metadata.count("run"), "run",
+           checkpoint + " stores no run (not written by train_classifier or train_seq2seq?)");
+  try {
+    adopt_stored_run(app, spec, json::parse(r.metadata.at("run")), checkpoint);
+  } catch (const json::exception& e) {
+    throw Error("run: " + checkpoint + ": the stored run is not JSON: " + e.what());
+  }
+  r.spec = spec;
+  r.data = tasks::make_task(spec.task, resolved_sizes(spec), spec.common.seed);
+  InputScale::from(r.metadata, checkpoint).apply(r.data);
+  return r;
+}
+
+json evaluate_run(LoadedRun& run, std::ostream& out) {
+  return with_task_model(run.spec, run.data, [&](auto& model, Objective& objective, auto&&) {
+    load_model_into(run.path, model);
+    const auto [test, heldout] = test_model(objective, run.data, run.spec.batch, out);
+    return json{{"test_accuracy", test.accuracy}, {"test_loss", test.loss}, {"heldout_accuracy", heldout}};
+  });
+}
+
+void adopt_resumed_run(const CLI::App& app, RunSpec& spec) {
+  if (!spec.resume) return;
+  const std::string last = (std::filesystem::path(spec.common.out) / "last.safetensors").string();
+  DL_CHECK(std::filesystem::is_regular_file(last), "run",
+           "--resume: '" + spec.common.out + "' holds no last.safetensors to resume from (it is written after " +
+               "each completed epoch)");
+  const std::map<std::string, std::string> metadata = read_safetensors(last).metadata;
+  DL_CHECK(metadata.count("run"), "run", last + " stores no run (not written by these programs?)");
+  try {
+    adopt_stored_run(app, spec, json::parse(metadata.at("run")), last, {"epochs"});
+  } catch (const json::exception& e) {
+    throw Error("run: " + last + ": the stored run is not JSON: " + e.what());
+  }
 }
 
 // ---------------------------------------------------------------- programs
@@ -197,6 +254,10 @@ int guarded(const std::function<void()>& body, std::ostream& err) {
   try {
     body();
     return 0;
+  } catch (const std::bad_alloc&) {
+    err << "error: out of memory (std::bad_alloc); the configuration needs more memory than this machine "
+           "gives: lower --train-size, --val-size, --test-size, --batch, --d, --d-ff or --layers\n";
+    return 1;
   } catch (const std::exception& e) {
     err << "error: " << e.what() << "\n";
     return 1;

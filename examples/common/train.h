@@ -18,6 +18,7 @@
 //   run_sweep.h          run_task repeated over training sizes x models x seeds, tabulated.
 #pragma once
 #include <functional>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -32,6 +33,26 @@ namespace dl::train {
 // seed, epochs, best_epoch, best_val_accuracy, test_accuracy, test_loss, heldout_accuracy
 // {name: accuracy} (empty without held-out sets), parameters, threads, wall_seconds, folder.
 nlohmann::json run_task(const RunSpec& spec, std::ostream& out, bool terminal);
+
+// With spec.resume: takes the run stored in spec.common.out's last.safetensors, so --resume needs
+// no other flag; a given flag that contradicts it is a dl::Error naming both values (--epochs may
+// differ: training continues to the new count). Call after parsing, inside guarded().
+void adopt_resumed_run(const CLI::App& app, RunSpec& spec);
+
+// A finished run rebuilt from its checkpoint alone: the stored spec (a flag given on app's
+// command line must agree with it: adopt_stored_run), its data regenerated from the stored seed
+// and sizes, and scaled with the stored input scaling.
+struct LoadedRun {
+  std::string path;
+  std::map<std::string, std::string> metadata;
+  RunSpec spec;
+  tasks::TaskData data;
+};
+LoadedRun load_run(const CLI::App& app, RunSpec spec, const std::string& checkpoint);
+
+// The loaded run's model tested as run_task tests it (printed to out): test_accuracy, test_loss
+// and heldout_accuracy {name: accuracy}, equal to the run's summary.json.
+nlohmann::json evaluate_run(LoadedRun& run, std::ostream& out);
 
 // ---------------------------------------------------------------- programs
 
