@@ -39,7 +39,7 @@ TEST_CASE("backward through an add and a view to a tensor used twice leaves grad
   SECTION("a leaf used twice, its earlier gradient held by the caller") {
     Tensor x = Tensor::from_vector(xv, {3}, DType::F64).requires_grad_();
     Tensor g = Tensor::ones({3}, DType::F64);
-    (x + 0.0).backward(g);  // x.grad() = g's values, not g's own buffer
+    (x + Tensor::zeros({3}, DType::F64)).backward(g);  // add passes g on as is: x.grad() gets g's values, not g's buffer
     g.fill_(7.0);           // the caller reuses its buffer: the leaf's gradient must not change
     require_values(x.grad(), ones);
     g.fill_(1.0);
