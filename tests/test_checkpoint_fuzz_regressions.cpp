@@ -3,6 +3,7 @@
 // exception type and no undefined behaviour (make sanitize).
 #include "tests/testing.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -120,4 +121,39 @@ TEST_CASE("config regressions: head counts whose sum overflows", "[checkpoint][f
       R"({"block": {"attention": {"kind": "dual", "n_sa": 9223372036854775807, "n_ra": 1}}})");
   require_survives([&] { j.get<LMConfig>(); });  // first in a child: UBSan aborts the process
   REQUIRE_THROWS_WITH(j.get<LMConfig>(), Catch::Contains("AttentionConfig"));
+}
+
+TEST_CASE("checkpoint regressions: every broken seed of the fuzz corpus is refused, every good one reads",
+          "[checkpoint][fuzz]") {
+  // The seeds (tests/fuzz/make_corpus.cpp) start the fuzzer off from the format's edges; each
+  // broken one must stay an error of the loader, each good one a file it reads.
+  const std::string dir = "tests/fuzz/corpus/safetensors/";
+  Generator gen(0);
+  fuzz::Net net(gen);
+  Adam opt(net.named_parameters(), AdamOptions{});
+  CausalLM lm(fuzz::tiny_lm(), gen);
+  int seeds = 0;
+  DIR* d = opendir(dir.c_str());
+  REQUIRE(d != nullptr);  // make test runs from the repository's root
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.size() < 12 || name.compare(name.size() - 12, 12, ".safetensors") != 0) continue;
+    ++seeds;
+    INFO("seed " << name);
+    const auto refused = [&](const std::function<void()>& load) {
+      try {
+        load();
+      } catch (const Error&) {
+        return true;
+      }
+      return false;
+    };
+    const bool read = !refused([&] { read_safetensors(dir + name); });
+    const bool as_checkpoint = !refused([&] { load_checkpoint(dir + name, net, &opt); });
+    const bool as_model = !refused([&] { load_model_into(dir + name, lm); });
+    if (name.rfind("broken_", 0) == 0) REQUIRE_FALSE((as_checkpoint || as_model));
+    else REQUIRE(read);
+  }
+  closedir(d);
+  REQUIRE(seeds >= 30);
 }

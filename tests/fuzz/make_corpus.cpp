@@ -1,9 +1,10 @@
 // Writes the fuzzers' seed corpus (kept in the repository, so this runs only to change it):
 //   make_corpus tests/fuzz/corpus
 // safetensors/: real files from the library's own writers (a module with its Adam state, a plain
-// tensor file, a whole tiny LM with its config) and broken copies of them, one flaw each.
+// tensor file, one of every dtype, a whole tiny LM with its config) and broken copies of them,
+// one flaw each.
 // config/: each model config as written by to_json, and broken ones.
-// Build: clang++ -std=c++17 -I. tests/fuzz/make_corpus.cpp build-fuzz/libdl.a -lopenblas -ltbb
+// Build: g++ -std=c++17 -I. tests/fuzz/make_corpus.cpp build/libdl.a -lopenblas -ltbb -o /tmp/make_corpus
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -73,11 +74,21 @@ int main(int argc, char** argv) {
   save_checkpoint(st + "checkpoint_adam.safetensors", net, &opt, 3, {{"note", "seed"}});
   write_safetensors(st + "plain_f32_f64.safetensors",
                     {{"a", Tensor::ones({2, 3})}, {"b", Tensor::full({4}, 0.5, DType::F64)}, {"empty", Tensor::zeros({0, 3})}});
+  write_safetensors(st + "every_dtype.safetensors",
+                    {{"f16", Tensor::full({3}, 0.1)}, {"bf16", Tensor::full({2}, -3)}, {"i64", Tensor::from_ints({-1, 7}, {2})},
+                     {"i32", Tensor::from_ints({5}, {1})}, {"bool", Tensor::from_bools({true, false, true}, {3})}},
+                    {{"format", "pt"}},
+                    {{"f16", StoredDType::F16}, {"bf16", StoredDType::BF16}, {"i64", StoredDType::I64}});
   CausalLM lm(tiny_lm(), gen);
   save_model(st + "lm_model.safetensors", lm, nullptr, 7);
 
   const std::string good = read(st + "checkpoint_adam.safetensors");
   const std::string lm_file = read(st + "lm_model.safetensors");
+  const std::string dtypes = read(st + "every_dtype.safetensors");
+  const auto set_byte = [](std::string f, size_t from_end, char b) {
+    f[f.size() - from_end] = b;
+    return f;
+  };
   const std::map<std::string, std::string> broken = {
       {"empty", ""},
       {"short_length", good.substr(0, 5)},
@@ -109,6 +120,9 @@ int main(int argc, char** argv) {
       {"lm_config_empty", edited(lm_file, [](json& h) { h["__metadata__"]["config"] = "{}"; })},
       {"lm_config_not_json", edited(lm_file, [](json& h) { h["__metadata__"]["config"] = "{\"vocab\": "; })},
       {"lm_other_kind", edited(lm_file, [](json& h) { h["__metadata__"]["model"] = "classifier"; })},
+      {"bool_byte", set_byte(dtypes, 1, 7)},  // the BOOL tensor is laid out last
+      {"nan_weight", good.substr(0, good.size() - 4) + std::string("\x00\x00\xc0\x7f", 4)},  // the last float: NaN
+      {"i64_as_f16", edited(dtypes, [](json& h) { h["i64"]["dtype"] = "F16"; })},
   };
   for (const auto& [name, bytes] : broken) write(st + "broken_" + name + ".safetensors", bytes);
 
@@ -131,5 +145,5 @@ int main(int argc, char** argv) {
       {"not_object", "[1, {\"d\": 4}]"},
   };
   for (const auto& [name, text] : bad_configs) write(cfg + "broken_" + name + ".json", text);
-  std::cout << "wrote " << broken.size() + 3 << " safetensors and " << bad_configs.size() + 4 << " config seeds\n";
+  std::cout << "wrote " << broken.size() + 4 << " safetensors and " << bad_configs.size() + 4 << " config seeds\n";
 }
