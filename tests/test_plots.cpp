@@ -233,7 +233,7 @@ TEST_CASE("run_dir: metrics.csv rows, JSON files written whole", "[plots]") {
   {
     RunDir run(folder.string());
     REQUIRE(fs::is_directory(folder));
-    REQUIRE(fs::is_empty(folder));  // the probe is gone
+    REQUIRE_FALSE(fs::exists(folder / ".write_probe"));  // the probe is gone (.lock stays: the run holds it)
     run.append_metrics({{"epoch", 1}, {"loss", 0.5}, {"accuracy", 0.125}});
     REQUIRE(read(folder / "metrics.csv") == "epoch,loss,accuracy\n1,0.5,0.125\n");  // on disk after each row
     run.append_metrics({{"epoch", 2}, {"loss", 1.0 / 3}, {"accuracy", 1}});
