@@ -7,11 +7,39 @@
 // 50 epochs; there the paper reports .646 for the Transformer and .895 for DAT (1, 1).
 //
 // Each model leaves a run folder (<out>/<model>/) with summary.json, metrics.csv,
-// learning_curves.svg and attention_<i>.svg heatmaps of a few test examples.
+// learning_curves.svg and attention_<i>.svg heatmaps of a few test examples. Without --out, a
+// second `make demo` keeps the first one's results: it writes to runs/demo-2 (then -3, ...).
 #include <iostream>
 #include "examples/common/progress.h"
 #include "examples/common/run_dir.h"
 #include "examples/common/train.h"
+
+namespace {
+
+// Whether folder can take a new demo: no running demo holds it and no model's subfolder holds a
+// run. Opening a RunDir is how a run folder is checked (and locked), so this opens each in turn.
+bool takes_a_new_demo(const std::string& folder, const std::vector<std::string>& models) {
+  try {
+    const dl::RunDir top(folder);
+    for (const std::string& model : models)
+      if (!dl::RunDir(top.file(model)).run_files().empty()) return false;
+    return true;
+  } catch (const dl::Error&) {
+    return false;  // held by a demo still running, or unusable
+  }
+}
+
+// The first of base, base-2, base-3, ... that takes a new demo; base itself after 99 tries, so
+// that the run's own check names what is wrong with it.
+std::string next_demo_folder(const std::string& base, const std::vector<std::string>& models) {
+  for (int i = 1; i < 100; ++i) {
+    const std::string folder = i == 1 ? base : base + "-" + std::to_string(i);
+    if (takes_a_new_demo(folder, models)) return folder;
+  }
+  return base;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace dl::train;
@@ -25,6 +53,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"transformer", "dat", "gpam"}));
   dl::cli::parse_or_exit(app, spec.common, argc, argv);
   return guarded([&] {
+    if (app.count("--out") == 0 && !spec.overwrite) {
+      const std::string base = spec.common.out;
+      spec.common.out = next_demo_folder(base, models);
+      if (spec.common.out != base) std::cout << base << " holds an earlier demo; this one goes to " << spec.common.out << "\n";
+    }
     const dl::RunDir top(spec.common.out);  // fail now, not after the first model
     std::cout << "demo: " << spec.task << " with " << spec.sizes.train << " training examples, " << spec.common.epochs
               << " epochs per model, " << dl::num_threads() << " threads\n";

@@ -249,3 +249,30 @@ TEST_CASE("programs: a run SIGKILLed several times and resumed ends bitwise as a
   for (const auto& entry : fs::directory_iterator(dir / "killed"))  // dead writers' files are gone
     REQUIRE(entry.path().filename().string().find(".tmp") == std::string::npos);
 }
+
+// `make demo` run twice: without --out the second demo goes to runs/demo-2 and the first one's
+// results stay as they were; given --out explicitly, a folder holding a run is still refused.
+TEST_CASE("programs: a second demo keeps the first one's results", "[programs]") {
+  Scratch scratch("demo");
+  const fs::path& dir = scratch.path;
+  const std::string args = "--d 16 --d-ff 32 --layers 1 --train-size 32 --val-size 16 --test-size 16 --batch 16 "
+                           "--epochs 1 --pictures 0 --threads 1";
+  const ProgramRun first = run_program("demo", args, dir.string());
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  const std::string first_summary = read(dir / "runs/demo/dat/summary.json");
+  REQUIRE_FALSE(first_summary.empty());
+
+  const ProgramRun second = run_program("demo", args + " --seed 1", dir.string());
+  INFO(second.output);
+  REQUIRE(second.exit_code == 0);
+  REQUIRE(second.output.find("this one goes to runs/demo-2") != std::string::npos);
+  REQUIRE(fs::exists(dir / "runs/demo-2/transformer/summary.json"));
+  REQUIRE(read(dir / "runs/demo/dat/summary.json") == first_summary);
+
+  const ProgramRun explicit_out = run_program("demo", args + " --out runs/demo", dir.string());
+  INFO(explicit_out.output);
+  REQUIRE(explicit_out.exit_code == 1);
+  REQUIRE(explicit_out.output.find("holds a run") != std::string::npos);
+  REQUIRE(read(dir / "runs/demo/dat/summary.json") == first_summary);
+}
