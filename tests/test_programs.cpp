@@ -184,23 +184,25 @@ TEST_CASE("programs: run folders, resume, divergence, memory, eval and predict t
   }
 }
 
+namespace {
+
 // A run killed with SIGKILL at random moments, resumed each time (--resume once last.safetensors
 // exists, else started again with --overwrite), ends with the same checkpoint file (weights,
 // input scaling, generators: byte for byte), the same metrics.csv losses and accuracies and the
-// same summary.json figures as an uninterrupted run.
-TEST_CASE("programs: a run SIGKILLed several times and resumed ends bitwise as an uninterrupted one", "[programs]") {
-  Scratch scratch("kill");
+// same summary.json figures as an uninterrupted run. The program's args (without --epochs) train
+// for `epochs` epochs.
+void check_killed_and_resumed(const std::string& program, const std::string& args, int epochs) {
+  Scratch scratch("kill_" + program);
   const fs::path& dir = scratch.path;
-  const std::string args = "--task occurs --model dat --d 16 --d-ff 32 --train-size 256 --val-size 16 "
-                           "--test-size 16 --batch 16 --threads 1 --pictures 0 --epochs 8";
+  const std::string run_args = args + " --threads 1 --pictures 0 --epochs " + std::to_string(epochs);
   const auto begin = std::chrono::steady_clock::now();
-  REQUIRE(wait_exit(start_program("train_classifier", args + " --out ref", dir, dir / "ref.log")) == 0);
+  REQUIRE(wait_exit(start_program(program, run_args + " --out ref", dir, dir / "ref.log")) == 0);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
 
   // Each killed process first completes at least one epoch of its own (last.safetensors is
   // rewritten), so the run progresses; then it dies at a random moment within about an epoch.
   std::mt19937 rng(std::random_device{}());
-  std::uniform_real_distribution<double> moment(0.0, seconds / 8);
+  std::uniform_real_distribution<double> moment(0.0, seconds / epochs);
   const fs::path last = dir / "killed" / "last.safetensors";
   auto stamp = [&] {
     std::error_code ec;
@@ -212,8 +214,9 @@ TEST_CASE("programs: a run SIGKILLed several times and resumed ends bitwise as a
     const bool resume = fs::exists(last);
     resumes += resume;
     const auto before = stamp();
-    const pid_t pid = start_program("train_classifier", resume ? "--resume --threads 1 --pictures 0 --epochs 8 --out killed"
-                                                               : args + " --overwrite --out killed",
+    const pid_t pid = start_program(program,
+                                    resume ? "--resume --threads 1 --pictures 0 --epochs " + std::to_string(epochs) + " --out killed"
+                                           : run_args + " --overwrite --out killed",
                                     dir, dir / "killed.log");
     int status = 0;
     pid_t done = 0;
@@ -248,6 +251,19 @@ TEST_CASE("programs: a run SIGKILLed several times and resumed ends bitwise as a
   REQUIRE(a == b);
   for (const auto& entry : fs::directory_iterator(dir / "killed"))  // dead writers' files are gone
     REQUIRE(entry.path().filename().string().find(".tmp") == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("programs: a run SIGKILLed several times and resumed ends bitwise as an uninterrupted one", "[programs]") {
+  SECTION("train_classifier") {
+    check_killed_and_resumed("train_classifier", "--task occurs --model dat --d 16 --d-ff 32 --train-size 256 "
+                             "--val-size 16 --test-size 16 --batch 16", 8);
+  }
+  SECTION("train_seq2seq") {
+    check_killed_and_resumed("train_seq2seq", "--task sorting --model dat --d 16 --d-ff 32 --train-size 256 "
+                             "--val-size 16 --test-size 16 --batch 16", 8);
+  }
 }
 
 // `make demo` run twice: without --out the second demo goes to runs/demo-2 and the first one's
