@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 #include "examples/common/run_sweep.h"
+#include "examples/common/stats.h"
 #include "examples/common/train.h"
 
 using namespace dl;
@@ -275,8 +276,19 @@ TEST_CASE("train: a sweep tabulates mean and spread per model and size, and resu
   REQUIRE(rows[3]["test_mean"].get<double>() == Approx(mean));
   REQUIRE(lines(read(tmp.path / "results.csv")) == 5);
   REQUIRE(read(tmp.path / "results.md").find("| dat | 16 | 2 |") != std::string::npos);
+  // dat's p is Welch's test of its two seeds against the transformer's two at the same size
+  const json t0 = json::parse(read(tmp.path / "runs/transformer_n16_s0/summary.json"));
+  const json t1 = json::parse(read(tmp.path / "runs/transformer_n16_s1/summary.json"));
+  const double p = dl::stats::welch_p({a["test_accuracy"], b["test_accuracy"]},
+                                      {t0["test_accuracy"], t1["test_accuracy"]});
+  if (std::isnan(p)) REQUIRE(rows[3]["test_p"].is_null());
+  else REQUIRE(rows[3]["test_p"].get<double>() == p);
+  REQUIRE(rows[1]["test_p"].is_null());  // the transformer is not tested against itself
+  REQUIRE(read(tmp.path / "results.md").find("Welch's t-test") != std::string::npos);
+  REQUIRE(read(tmp.path / "results.md").find("(p ") != std::string::npos);
   const std::string svg = read(tmp.path / "learning_curves.svg");
   REQUIRE(svg.find(">transformer</text>") != std::string::npos);
+  REQUIRE(svg.find(">dat (p ") != std::string::npos);
   REQUIRE(svg.find(">held out: stripes</text>") == std::string::npos);  // pairwise_order has none
 
   sweep.resume = true;

@@ -1,11 +1,13 @@
 #include "examples/common/run_sweep.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include "examples/common/format.h"
 #include "examples/common/run_dir.h"
+#include "examples/common/stats.h"
 #include "examples/common/svg.h"
 #include "examples/common/train.h"
 
@@ -14,20 +16,6 @@ namespace dl::train {
 using json = nlohmann::json;
 
 namespace {
-
-struct Stats {
-  double mean = NAN, std = NAN;
-};
-
-Stats stats(const std::vector<double>& v) {
-  if (v.empty()) return {};
-  double sum = 0;
-  for (double x : v) sum += x;
-  const double mean = sum / v.size();
-  double sq = 0;
-  for (double x : v) sq += (x - mean) * (x - mean);
-  return {mean, v.size() > 1 ? std::sqrt(sq / (v.size() - 1)) : 0.0};
-}
 
 json read_json(const std::string& path) {
   std::ifstream in(path);
@@ -49,25 +37,56 @@ double accuracy_on(const json& run, const std::string& set) {
   return set == "test" ? run.at("test_accuracy").get<double>() : run.at("heldout_accuracy").at(set).get<double>();
 }
 
-// One row of results.csv per (model, train size): mean and std over seeds of each accuracy.
+// The model every other is tested against, when the sweep has it.
+constexpr const char* kBaseline = "transformer";
+
+bool has_p(const SweepSpec& sweep, const std::string& model) {
+  return model != kBaseline &&
+         std::find(sweep.models.begin(), sweep.models.end(), kBaseline) != sweep.models.end();
+}
+
+// Each seed's accuracy on `set` of the runs of model at training size n.
+std::vector<double> accuracies(const std::vector<json>& runs, const std::string& model, int64_t n,
+                               const std::string& set) {
+  std::vector<double> values;
+  for (const json& r : runs)
+    if (r.at("model") == model && r.at("train_size") == n) values.push_back(accuracy_on(r, set));
+  return values;
+}
+
+// One row of results.csv per (model, train size): mean and std over seeds of each accuracy and,
+// for a model other than the baseline, Welch's p against the baseline at the same size.
 json aggregate(const std::vector<json>& runs, const SweepSpec& sweep, const std::vector<std::string>& sets) {
   json rows = json::array();
   for (const std::string& model : sweep.models)
     for (int64_t n : sweep.train_sizes) {
       json row = {{"model", model}, {"train_size", n}};
       for (const std::string& set : sets) {
-        std::vector<double> values;
-        for (const json& r : runs)
-          if (r.at("model") == model && r.at("train_size") == n)
-            values.push_back(accuracy_on(r, set));
-        const Stats s = stats(values);
+        const std::vector<double> values = accuracies(runs, model, n, set);
+        const stats::MeanStd s = stats::mean_std(values);
         row["seeds"] = values.size();
         row[set + "_mean"] = s.mean;
         row[set + "_std"] = s.std;
+        const double p = has_p(sweep, model) ? stats::welch_p(values, accuracies(runs, kBaseline, n, set)) : NAN;
+        row[set + "_p"] = std::isnan(p) ? json() : json(p);  // null: no test (the baseline, or one seed)
       }
       rows.push_back(row);
     }
   return rows;
+}
+
+double p_of(const json& row, const std::string& set) {
+  const json& p = row.at(set + "_p");
+  return p.is_null() ? NAN : p.get<double>();
+}
+
+// "transformer" or "dat (p .012)": a legend entry of the test panel, with the p at each size.
+std::string legend(const std::string& model, const json& rows, const std::string& set, const SweepSpec& sweep) {
+  if (!has_p(sweep, model)) return model;
+  std::string ps;
+  for (const json& row : rows)
+    if (row["model"] == model) ps += (ps.empty() ? "" : ", ") + p_value(p_of(row, set));
+  return model + " (p " + ps + ")";
 }
 
 void write_results(const RunDir& dir, const json& rows, const std::vector<json>& runs, const SweepSpec& sweep,
@@ -85,11 +104,14 @@ void write_results(const RunDir& dir, const json& rows, const std::vector<json>&
 
   std::string results = "model,train_size,seeds", md_head = "| model | train size | seeds |", md_rule = "|---|---:|---:|";
   for (const std::string& set : sets) {
-    results += "," + set + "_mean," + set + "_std";
+    results += "," + set + "_mean," + set + "_std," + set + "_p";
     md_head += " " + set + " accuracy |";
     md_rule += "---:|";
   }
-  std::string md = "# " + sweep.base.task + ": accuracy, mean +- std over seeds\n\n" + md_head + "\n" + md_rule + "\n";
+  std::string md = "# " + sweep.base.task + ": accuracy, mean +- std over seeds\n\n";
+  if (std::any_of(sweep.models.begin(), sweep.models.end(), [&](const std::string& m) { return has_p(sweep, m); }))
+    md += std::string("p: Welch's t-test (two-sided) against the ") + kBaseline + " at the same training size.\n\n";
+  md += md_head + "\n" + md_rule + "\n";
   results += "\n";
   for (const json& row : rows) {
     results += row["model"].get<std::string>() + "," + std::to_string(row["train_size"].get<int64_t>()) + "," +
@@ -97,8 +119,11 @@ void write_results(const RunDir& dir, const json& rows, const std::vector<json>&
     md += "| " + row["model"].get<std::string>() + " | " + std::to_string(row["train_size"].get<int64_t>()) + " | " +
           std::to_string(row["seeds"].get<size_t>()) + " |";
     for (const std::string& set : sets) {
-      results += "," + csv_number(row[set + "_mean"]) + "," + csv_number(row[set + "_std"]);
-      md += " " + fixed(row[set + "_mean"]) + " +- " + fixed(row[set + "_std"]) + " |";
+      const double p = p_of(row, set);
+      results += "," + csv_number(row[set + "_mean"]) + "," + csv_number(row[set + "_std"]) + "," +
+                 (std::isnan(p) ? "" : csv_number(p));
+      md += " " + fixed(row[set + "_mean"]) + " +- " + fixed(row[set + "_std"]) +
+            (has_p(sweep, row["model"]) ? " (p " + p_value(p) + ")" : "") + " |";
     }
     results += "\n";
     md += "\n";
@@ -111,7 +136,7 @@ void write_results(const RunDir& dir, const json& rows, const std::vector<json>&
     plot::LineChart chart{set == "test" ? "test (in distribution)" : "held out: " + set, "training examples",
                           "accuracy", {}, true};
     for (const std::string& model : sweep.models) {
-      plot::Series s{model, {}, {}, {}};
+      plot::Series s{legend(model, rows, set, sweep), {}, {}, {}};
       for (const json& row : rows)
         if (row["model"] == model) {
           s.x.push_back(row["train_size"].get<double>());

@@ -20,8 +20,9 @@ struct SweepSpec {
 
 // Every (train size, model, seed) run in base.out/runs/<model>_n<size>_s<seed>, then in base.out:
 // runs.csv (one row per run), results.csv and results.md (mean and standard deviation over seeds
-// per model and size, test and held-out accuracy) and learning_curves.svg (accuracy against
-// training size, one line per model, the spread shaded). Returns the rows of results.csv.
+// per model and size, test and held-out accuracy, and Welch's t-test p of each model against the
+// transformer at the same size) and learning_curves.svg (accuracy against training size, one line
+// per model, the spread shaded, the p in the legend). Returns the rows of results.csv.
 nlohmann::json run_sweep(const SweepSpec& sweep, std::ostream& out, bool terminal);
 
 }  // namespace dl::train
