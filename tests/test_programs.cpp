@@ -108,10 +108,26 @@ TEST_CASE("programs: run folders, resume, divergence, memory, eval and predict t
     };
   };
   std::vector<std::string> first_run = run_files;
-  first_run.push_back("a/attention_0.svg");
+  first_run.insert(first_run.end(), {"a/attention_0.svg", "a/best.safetensors"});
+  // summary.json holds the final and the best epoch's figures; the headline ones are the selected
+  auto selected = [](const std::string& folder, const std::string& select, int epochs) {
+    return [=](const std::string&, const fs::path& d) {
+      const json summary = json::parse(read(d / folder / "summary.json"));
+      REQUIRE(summary["select"] == select);
+      REQUIRE(summary["final"]["epoch"] == epochs);
+      REQUIRE(summary["best"]["epoch"] == summary["best_epoch"]);
+      REQUIRE(summary["test_accuracy"] == summary[select]["test_accuracy"]);
+      REQUIRE(summary["heldout_accuracy"] == summary[select]["heldout_accuracy"]);
+    };
+  };
   const std::vector<Row> rows = {
       {"a fresh run leaves its folder", "train_classifier", kTiny + " --epochs 2 --pictures 1 --out a", 0,
-       "test accuracy", first_run, {}},
+       "final model (epoch 2): test accuracy", first_run, {}, "", selected("a", "final", 2)},
+      {"--select best keeps the best validation epoch as the checkpoint", "train_classifier",
+       kTiny + " --epochs 3 --pictures 0 --select best --out sb", 0, "best model (epoch",
+       {"sb/checkpoint.safetensors"}, {"sb/best.safetensors"}, "", selected("sb", "best", 3)},
+      {"--select takes final or best only", "train_classifier", kTiny + " --select last --out sx", -1, "--select",
+       {}, {"sx"}},
       {"a folder holding a run is not reused", "train_classifier", kTiny + " --epochs 2 --out a", 1,
        "holds a run", run_files, {}},
       {"--overwrite clears it first, old pictures included", "train_classifier",

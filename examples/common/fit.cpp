@@ -16,15 +16,14 @@ namespace dl::train {
 using tasks::Split;
 using tasks::TaskData;
 
-namespace {
-
-// A copy of every parameter, to restore the best epoch's weights from.
 std::map<std::string, Tensor> snapshot(const Module& model) {
   NoGradGuard no_grad;
   std::map<std::string, Tensor> copy;
   for (const auto& [name, p] : model.named_parameters()) copy[name] = p.detach().clone();
   return copy;
 }
+
+namespace {
 
 bool better(const Score& a, const Score& b) {
   return a.accuracy > b.accuracy || (a.accuracy == b.accuracy && a.loss < b.loss);
@@ -137,7 +136,6 @@ FitState fit(Objective& objective, const TaskData& data, const TrainOptions& o, 
                           (is_best ? "  (best)" : ""));
     if (on_epoch) on_epoch(m, is_best, state, adam);
   }
-  model.load_state_dict(state.best_weights);
   return state;
 }
 

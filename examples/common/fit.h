@@ -63,6 +63,9 @@ struct FitState {
   std::map<std::string, Tensor> best_weights;  // that epoch's parameters
 };
 
+// A copy of every parameter of model (to load back with load_state_dict).
+std::map<std::string, Tensor> snapshot(const Module& model);
+
 // After each epoch: its metrics, whether it is the best so far, the state and the optimizer (to
 // write metrics and checkpoints).
 using EpochHook = std::function<void(const EpochMetrics&, bool best, const FitState&, const Optimizer&)>;
@@ -70,8 +73,9 @@ using EpochHook = std::function<void(const EpochMetrics&, bool best, const FitSt
 // model's) saved state.
 using ResumeHook = std::function<void(FitState&, Optimizer&)>;
 
-// Trains on data.train up to options.epochs, validating on data.val after each epoch, then loads
-// the best epoch's weights back into the model. progress (may be null) shows the steps.
+// Trains on data.train up to options.epochs, validating on data.val after each epoch. The model
+// ends with the last epoch's weights; the best epoch's are in the returned state. progress (may be
+// null) shows the steps.
 //
 // Divergence stops training at once: a non-finite loss or gradient norm, or non-finite weights
 // at the end of an epoch, throw a dl::Error naming the epoch and step (so a non-finite model is

@@ -72,7 +72,8 @@ json spec_json(const RunSpec& s, const tasks::Sizes& sizes) {
           {"epochs", s.common.epochs},
           {"batch", s.batch},
           {"lr", s.lr},
-          {"betas", {s.beta1, s.beta2}}};
+          {"betas", {s.beta1, s.beta2}},
+          {"select", s.select}};
 }
 
 RunSpec spec_from_json(const json& j, RunSpec s, const std::string& source) {
@@ -93,6 +94,7 @@ RunSpec spec_from_json(const json& j, RunSpec s, const std::string& source) {
     j.at("lr").get_to(s.lr);
     s.beta1 = j.at("betas").at(0).get<double>();
     s.beta2 = j.at("betas").at(1).get<double>();
+    s.select = j.value("select", "best");  // runs from before --select kept the best epoch
   } catch (const json::exception& e) {
     throw Error("run: " + source + ": the stored run is incomplete: " + e.what());
   }
@@ -176,6 +178,9 @@ void add_run_flags(CLI::App& app, RunSpec& s, const std::vector<std::string>& ta
   app.add_flag("--eval-only", s.eval_only, "with --load: only test the loaded model");
   app.add_flag("--resume", s.resume, "continue the run in --out from its last completed epoch");
   app.add_flag("--overwrite", s.overwrite, "clear --out first when it holds a run");
+  app.add_option("--select", s.select, "the model to test and keep as checkpoint: the final epoch's or the best validation epoch's")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"final", "best"}));
   app.add_option("--pictures", s.pictures, "test examples to draw attention maps of (0: none)")
       ->capture_default_str()
       ->check(cli::NonNegative);

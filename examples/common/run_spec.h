@@ -41,6 +41,8 @@ struct RunSpec {
   int pictures = 3;           // test examples drawn in attention_<i>.svg (0: none)
   bool resume = false;        // continue the run in common.out from its last.safetensors
   bool overwrite = false;     // clear common.out first if it holds a run
+  std::string select = "final";  // the model tested and kept as checkpoint: "final" (the last
+                                 // epoch's, as the DAT paper) or "best" (the best validation epoch's)
 
   TrainOptions train_options() const;
 };

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <tuple>
 #include "examples/common/format.h"
 #include "examples/common/memory_estimate.h"
 #include "examples/common/progress.h"
@@ -93,6 +94,8 @@ template <class M, class Draw>
 json train_and_test(const RunSpec& spec, RunDir& dir, TaskData& data, M& model, Objective& objective,
                     std::ostream& out, bool terminal, double start, Draw&& draw) {
   const std::string checkpoint = dir.file("checkpoint.safetensors"), last = dir.file("last.safetensors");
+  // The best epoch's model: the checkpoint when it is the one selected, else a file of its own.
+  const std::string best_file = spec.select == "best" ? checkpoint : dir.file("best.safetensors");
   const std::string from = spec.resume ? last : spec.load;
   InputScale scale = InputScale::of(data.train);
   if (!from.empty()) scale = InputScale::from(read_safetensors(from).metadata, from);
@@ -123,7 +126,7 @@ json train_and_test(const RunSpec& spec, RunDir& dir, TaskData& data, M& model, 
     auto on_epoch = [&](const EpochMetrics& m, bool best, const FitState& state, const Optimizer& adam) {
       std::map<std::string, std::string> meta = metadata;
       meta["epoch"] = std::to_string(m.epoch);
-      if (best) save_model(checkpoint, model, nullptr, m.epoch, meta);
+      if (best) save_model(best_file, model, nullptr, m.epoch, meta);
       meta["fit"] = fit_state_json(state);
       save_model(last, model, &adam, state.step, meta);
       append_metrics(dir, m);
@@ -131,7 +134,7 @@ json train_and_test(const RunSpec& spec, RunDir& dir, TaskData& data, M& model, 
     auto resume = [&](FitState& state, Optimizer& adam) {
       if (!spec.resume) return;
       restore_fit_state(state, load_model_into(last, model, &adam).metadata.at("fit"), last);
-      std::map<std::string, Tensor> best = read_safetensors(checkpoint).tensors;
+      std::map<std::string, Tensor> best = read_safetensors(best_file).tensors;
       for (const auto& [name, p] : model.named_parameters()) state.best_weights[name] = best.at(name);
       std::filesystem::remove(dir.file("metrics.csv"));
       for (const EpochMetrics& m : state.history) append_metrics(dir, m);
@@ -139,9 +142,32 @@ json train_and_test(const RunSpec& spec, RunDir& dir, TaskData& data, M& model, 
     };
     fitted = fit(objective, data, options, &progress, on_epoch, resume);
     files.insert(files.end(), {"metrics.csv", "checkpoint.safetensors", "last.safetensors"});
+    if (spec.select == "final") files.push_back("best.safetensors");
   }
 
-  const auto [test, heldout] = test_model(objective, data, spec.batch, out);
+  // Both the final and the best epoch's model are tested after training; the selected one last,
+  // so that the model ends holding it (the pictures draw it) and the headline figures are its.
+  json figures = json::object();
+  Score test;
+  json heldout;
+  if (spec.eval_only) {
+    std::tie(test, heldout) = test_model(objective, data, spec.batch, out);
+  } else {
+    const std::map<std::string, Tensor> final_weights = snapshot(model);
+    for (const std::string which : {spec.select == "best" ? "final" : "best", spec.select.c_str()}) {
+      const int epoch = which == "best" ? fitted.best_epoch : fitted.epoch;
+      model.load_state_dict(which == "best" ? fitted.best_weights : final_weights);
+      out << which << " model (epoch " << epoch << "): ";
+      std::tie(test, heldout) = test_model(objective, data, spec.batch, out);
+      figures[which] = {{"epoch", epoch}, {"test_accuracy", test.accuracy}, {"test_loss", test.loss},
+                        {"heldout_accuracy", heldout}};
+    }
+    if (spec.select == "final") {
+      std::map<std::string, std::string> meta = metadata;
+      meta["epoch"] = std::to_string(fitted.epoch);
+      save_model(checkpoint, model, nullptr, fitted.epoch, meta);
+    }
+  }
   const double best_val = fitted.history.empty() ? NAN : fitted.history[fitted.best_epoch - 1].val.accuracy;
   json summary = {{"task", spec.task},
                   {"model", spec.model.kind},
@@ -156,6 +182,9 @@ json train_and_test(const RunSpec& spec, RunDir& dir, TaskData& data, M& model, 
                   {"test_accuracy", test.accuracy},
                   {"test_loss", test.loss},
                   {"heldout_accuracy", heldout},
+                  {"select", spec.select},
+                  {"final", figures.value("final", json())},
+                  {"best", figures.value("best", json())},
                   {"parameters", model.num_parameters()},
                   {"threads", num_threads()},
                   {"wall_seconds", Progress::steady_seconds() - start},
