@@ -2,7 +2,7 @@
 #include <limits>
 #include "autograd/graph.h"
 #include "ops/sdpa.h"
-#include "ops/tiled_sdpa.h"
+#include "ops/attention_select.h"
 #include "tests/attention_reference.h"
 #include "tests/testing.h"
 
@@ -161,4 +161,22 @@ TEST_CASE("tiled sdpa: bad inputs name the op, the shapes and the tile", "[tiled
   const auto op = Catch::Contains("tiled_scaled_dot_product_attention");
   REQUIRE_THROWS_WITH(tiled({q, Tensor::zeros({2, 2, 6, 3}), v}, {}), op && Catch::Contains("(2, 2, 6, 3)"));
   REQUIRE_THROWS_WITH(tiled({q, k, v}, {}, 0), op && Catch::Contains("tile size must be positive, got 0"));
+}
+
+TEST_CASE("tiled sdpa: the selection runs dense below the threshold, tiled from it", "[tiled][sdpa]") {
+  Generator gen(39);
+  REQUIRE_FALSE(use_tiled_attention(511, 512));
+  REQUIRE(use_tiled_attention(512, 512));
+  REQUIRE_FALSE(use_tiled_attention(1, 4096));  // one decoding step against a long key cache
+  for (int64_t T : {64, 512}) {
+    std::vector<Tensor> in;
+    for (int n = 0; n < 3; ++n) in.push_back(rand64({1, 1, T, 4}, gen));
+    const AttentionMask causal = standard_masks(T)[1];
+    Tensor probs;
+    Tensor out = sdpa_dense_or_tiled(in[0], in[1], in[2], causal, &probs);
+    REQUIRE(probs.defined() == (T == 64));  // the dense P comes for free; the tiled form keeps none
+    REQUIRE(max_difference_with_gradients(
+                [&](const auto& x) { return sdpa_dense_or_tiled(x[0], x[1], x[2], causal); },
+                [&](const auto& x) { return dense(x, causal); }, in) < 1e-12);
+  }
 }

@@ -1,0 +1,12 @@
+#include "ops/attention_select.h"
+
+namespace dl {
+
+Tensor sdpa_dense_or_tiled(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionMask& mask,
+                           Tensor* probs) {
+  check_attention_inputs("scaled_dot_product_attention", q, k, v, mask);  // one op in either form
+  if (use_tiled_attention(q.size(2), k.size(2))) return tiled_scaled_dot_product_attention(q, k, v, mask, probs);
+  return scaled_dot_product_attention(q, k, v, mask, probs);
+}
+
+}  // namespace dl
