@@ -9,4 +9,11 @@ Tensor sdpa_dense_or_tiled(const Tensor& q, const Tensor& k, const Tensor& v, co
   return scaled_dot_product_attention(q, k, v, mask, probs);
 }
 
+Tensor gpam_dense_or_tiled(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& wneg, const Tensor& lam,
+                           const AttentionMask& mask, Tensor* probs) {
+  check_gpam_inputs("gpam_attention", q, k, v, wneg, lam, mask);  // one op in either form
+  if (use_tiled_attention(q.size(2), k.size(2))) return tiled_gpam_attention(q, k, v, wneg, lam, mask, probs);
+  return gpam_attention(q, k, v, wneg, lam, mask, probs);
+}
+
 }  // namespace dl

@@ -5,8 +5,9 @@
 // tiled is slower at T = S = 256 (10.5 ms against 6.8) and faster from T = S = 512 (12.5 against
 // 24.6), where the dense P of one head is already 512 x 512 entries, 16 times its output's.
 #pragma once
+#include "ops/gpam_attention.h"
 #include "ops/sdpa.h"
-#include "ops/tiled_sdpa.h"
+#include "ops/tiled_gpam_attention.h"
 
 namespace dl {
 
@@ -21,5 +22,9 @@ inline bool use_tiled_attention(int64_t T, int64_t S) { return T * S >= kTiledFr
 // recorded (drawing a heatmap), so a training step never holds a (T, S) matrix.
 Tensor sdpa_dense_or_tiled(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionMask& mask,
                            Tensor* probs = nullptr);
+
+// gpam_attention or tiled_gpam_attention, by the same rule and with the same probs.
+Tensor gpam_dense_or_tiled(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& wneg, const Tensor& lam,
+                           const AttentionMask& mask, Tensor* probs = nullptr);
 
 }  // namespace dl

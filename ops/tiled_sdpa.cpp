@@ -113,6 +113,13 @@ void check_tile(const char* op, int64_t tile) {
 
 }  // namespace
 
+bool records_backward(const std::vector<Tensor>& inputs) {
+  if (!grad_enabled()) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
 void tiled_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionMask& mask,
                              double scale, int64_t tile, Tensor& O, Tensor& L) {
   check_tile("tiled_attention_forward", tile);
@@ -205,8 +212,7 @@ Tensor tiled_scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
   Tensor out, L;
   tiled_attention_forward(q, k, v, mask, scale, tile, out, L);
-  const bool recording = grad_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
-  if (probs) *probs = recording ? Tensor() : attention_probs(q, k, mask, scale);
+  if (probs) *probs = records_backward({q, k, v}) ? Tensor() : attention_probs(q, k, mask, scale);
   Tensor qs = q.detach(), ks = k.detach(), vs = v.detach(), os = out.detach();
   return record(op, out, {q, k, v}, [qs, ks, vs, os, L, mask, scale, tile](const Tensor& g, const Needs& needs) {
     Tensor dq, dk, dv;

@@ -43,6 +43,7 @@
 // backward (dQ, dK, dV are sums over tiles, added in one fixed order: the same bits for any thread
 // count); the forward runs one task per (batch, head, query tile).
 #pragma once
+#include <vector>
 #include "ops/attention_probs.h"
 
 namespace dl {
@@ -59,6 +60,10 @@ constexpr int64_t kAttentionTile = 64;
 Tensor tiled_scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                           const AttentionMask& mask, Tensor* probs = nullptr,
                                           int64_t tile = kAttentionTile);
+
+// Whether an op on these inputs records its backward on the tape (grad mode on, some input requires
+// grad): the tiled ops then leave probs undefined.
+bool records_backward(const std::vector<Tensor>& inputs);
 
 // Raw kernels (not recorded), shared with the tiled daGPAM and differential attention. q, k, v
 // contiguous as checked by check_attention_inputs. Sets O (B, H, T, dv) and L (B, H, T).
