@@ -16,4 +16,12 @@ Tensor gpam_dense_or_tiled(const Tensor& q, const Tensor& k, const Tensor& v, co
   return gpam_attention(q, k, v, wneg, lam, mask, probs);
 }
 
+Tensor differential_dense_or_tiled(const Tensor& q1, const Tensor& k1, const Tensor& q2, const Tensor& k2,
+                                   const Tensor& v, const Tensor& lam, const AttentionMask& mask, Tensor* probs) {
+  check_differential_inputs("differential_attention", q1, k1, q2, k2, v, lam, mask);  // one op in either form
+  if (use_tiled_attention(q1.size(2), k1.size(2)))
+    return tiled_differential_attention(q1, k1, q2, k2, v, lam, mask, probs);
+  return differential_attention(q1, k1, q2, k2, v, lam, mask, probs);
+}
+
 }  // namespace dl

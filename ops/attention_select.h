@@ -5,8 +5,10 @@
 // tiled is slower at T = S = 256 (10.5 ms against 6.8) and faster from T = S = 512 (12.5 against
 // 24.6), where the dense P of one head is already 512 x 512 entries, 16 times its output's.
 #pragma once
+#include "ops/differential_attention.h"
 #include "ops/gpam_attention.h"
 #include "ops/sdpa.h"
+#include "ops/tiled_differential_attention.h"
 #include "ops/tiled_gpam_attention.h"
 
 namespace dl {
@@ -26,5 +28,10 @@ Tensor sdpa_dense_or_tiled(const Tensor& q, const Tensor& k, const Tensor& v, co
 // gpam_attention or tiled_gpam_attention, by the same rule and with the same probs.
 Tensor gpam_dense_or_tiled(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& wneg, const Tensor& lam,
                            const AttentionMask& mask, Tensor* probs = nullptr);
+
+// differential_attention or tiled_differential_attention, by the same rule and with the same probs.
+Tensor differential_dense_or_tiled(const Tensor& q1, const Tensor& k1, const Tensor& q2, const Tensor& k2,
+                                   const Tensor& v, const Tensor& lam, const AttentionMask& mask,
+                                   Tensor* probs = nullptr);
 
 }  // namespace dl

@@ -304,11 +304,12 @@ TEST_CASE("attention modules: a training step and a decoding loop leave nothing 
   REQUIRE(live_nodes() == nodes0);
 }
 
-TEST_CASE("MultiHeadAttention and GPAMAttention: long sequences run tiled and equal the twin", "[attention_modules][tiled]") {
+TEST_CASE("attention modules: long sequences run tiled and equal the twin", "[attention_modules][tiled]") {
   Generator gen(48);
   const int64_t long_T = 512;  // T * S = 512^2: the tiled form (ops/attention_select.h)
   MultiHeadAttention mha(d, H, gen, DType::F64);
   GPAMAttention gpam(d, H, gen, GPAMOptions{0.3, true, 1.0}, DType::F64);
+  DifferentialAttention differential(d, H, 2, gen, DType::F64);
   Tensor x = rand64({1, long_T, d}, gen);
   auto check = [&](auto& m, auto twin) {
     auto self = [&](const std::vector<Tensor>& in) { return m.forward(in[0], in[0], causal_mask()); };
@@ -321,4 +322,5 @@ TEST_CASE("MultiHeadAttention and GPAMAttention: long sequences run tiled and eq
   };
   check(mha, mha_twin);
   check(gpam, gpam_twin);
+  check(differential, differential_twin);
 }
