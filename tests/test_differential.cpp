@@ -1,9 +1,9 @@
 #include "ops/differential_attention.h"
-#include "autograd/graph.h"
 #include "ops/sdpa.h"
 #include "ops/tiled_differential_attention.h"
 #include "tests/attention_reference.h"
 #include "tests/testing.h"
+#include "tests/tiled_checks.h"
 
 using namespace dl;
 using namespace dl::testing;
@@ -157,22 +157,8 @@ TEST_CASE("differential tiled: gradients by finite differences under every mask"
 
 TEST_CASE("differential tiled: a fully masked row is zero; A only when drawing", "[differential][tiled]") {
   Generator gen(38);
-  const AttentionMask mask = standard_masks(9)[3];  // query 0 of item 1 sees no key
-  std::vector<Tensor> in = inputs(gen, 9, 0.4);
-  Tensor probs;
-  Tensor out = tiled_differential(in, mask, &probs);
-  REQUIRE_FALSE(probs.defined());
-  Generator wgen(1);
-  out.backward(randn(out.shape(), wgen, 0, 1, DType::F64));
-  for (const Tensor& t : {out.detach(), in[0].grad(), in[2].grad()}) {
-    Tensor row = slice(slice(t, 0, 1, 2), 2, 0, 1).contiguous();
-    REQUIRE(max_abs_diff(row, Tensor::zeros(row.shape(), DType::F64)) == 0);
-  }
-  for (const Tensor& x : in)
-    for (double e : x.grad().to_vector()) REQUIRE(std::isfinite(e));
-  NoGradGuard no_grad;
-  Tensor dense_probs;
-  tiled_differential(in, mask, &probs);
-  fused(in, mask, &dense_probs);
-  REQUIRE(max_abs_diff(probs, dense_probs) == 0);
+  const AttentionMask mask = standard_masks(9)[3];
+  check_masked_row_and_probs([&](const auto& in, Tensor* probs) { return tiled_differential(in, mask, probs); },
+                             [&](const auto& in, Tensor* probs) { return fused(in, mask, probs); },
+                             inputs(gen, 9, 0.4), {0, 2});
 }

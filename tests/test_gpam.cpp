@@ -1,9 +1,9 @@
 #include "ops/gpam_attention.h"
 #include "ops/sdpa.h"
 #include "ops/tiled_gpam_attention.h"
-#include "autograd/graph.h"
 #include "tests/attention_reference.h"
 #include "tests/testing.h"
+#include "tests/tiled_checks.h"
 
 using namespace dl;
 using namespace dl::testing;
@@ -194,22 +194,10 @@ TEST_CASE("gpam tiled: gradients of q, k, v, wneg and lam by finite differences"
 
 TEST_CASE("gpam tiled: a fully masked row is zero; A only when drawing", "[gpam][tiled]") {
   Generator gen(27);
-  const AttentionMask mask = standard_masks(9)[3];  // query 0 of item 1 sees no key
-  std::vector<Tensor> in = gpam_inputs(gen, 7, 9);
-  Tensor probs;
-  Tensor out = tiled_gpam(in, mask, &probs);
-  REQUIRE_FALSE(probs.defined());
-  Generator wgen(1);
-  out.backward(randn(out.shape(), wgen, 0, 1, DType::F64));
-  for (const Tensor& t : {out.detach(), in[0].grad()}) {
-    Tensor row = slice(slice(t, 0, 1, 2), 2, 0, 1).contiguous();
-    REQUIRE(max_abs_diff(row, Tensor::zeros(row.shape(), DType::F64)) == 0);
-  }
-  for (const Tensor& x : in)
-    for (double e : x.grad().to_vector()) REQUIRE(std::isfinite(e));
-  NoGradGuard no_grad;
-  Tensor dense_probs;
-  tiled_gpam(in, mask, &probs);
-  gpam_attention(in[0], in[1], in[2], in[3], in[4], mask, &dense_probs);
-  REQUIRE(max_abs_diff(probs, dense_probs) == 0);
+  const AttentionMask mask = standard_masks(9)[3];
+  check_masked_row_and_probs([&](const auto& in, Tensor* probs) { return tiled_gpam(in, mask, probs); },
+                             [&](const auto& in, Tensor* probs) {
+                               return gpam_attention(in[0], in[1], in[2], in[3], in[4], mask, probs);
+                             },
+                             gpam_inputs(gen, 7, 9), {0});
 }

@@ -1,10 +1,10 @@
 #include <cstring>
 #include <limits>
-#include "autograd/graph.h"
 #include "ops/sdpa.h"
 #include "ops/attention_select.h"
 #include "tests/attention_reference.h"
 #include "tests/testing.h"
+#include "tests/tiled_checks.h"
 
 using namespace dl;
 using namespace dl::testing;
@@ -87,19 +87,15 @@ TEST_CASE("tiled sdpa: gradients by finite differences under every mask", "[tile
                   std::vector<Tensor>{x});
 }
 
-TEST_CASE("tiled sdpa: a fully masked row is zero and passes zero gradients", "[tiled][sdpa]") {
+TEST_CASE("tiled sdpa: a fully masked row is zero; P only when drawing", "[tiled][sdpa]") {
   Generator gen(35);
-  AttentionMask mask = standard_masks(9)[3];  // causal and padding: query 0 of item 1 sees no key
-  std::vector<Tensor> in = qkv(7, 9, DType::F64, gen);
-  Tensor out = tiled(in, mask);
-  Generator wgen(1);
-  out.backward(randn(out.shape(), wgen, 0, 1, DType::F64));
-  Tensor row = slice(slice(out, 0, 1, 2), 2, 0, 1);  // (1, 2, 1, dh)
-  REQUIRE(max_abs_diff(row.contiguous(), Tensor::zeros(row.shape(), DType::F64)) == 0);
-  Tensor dq_row = slice(slice(in[0].grad(), 0, 1, 2), 2, 0, 1);
-  REQUIRE(max_abs_diff(dq_row.contiguous(), Tensor::zeros(dq_row.shape(), DType::F64)) == 0);
-  for (const Tensor& t : {out.detach(), in[0].grad(), in[1].grad(), in[2].grad()})
-    for (double e : t.to_vector()) REQUIRE(std::isfinite(e));
+  const AttentionMask mask = standard_masks(9)[3];
+  check_masked_row_and_probs(
+      [&](const auto& in, Tensor* probs) {
+        return tiled_scaled_dot_product_attention(in[0], in[1], in[2], mask, probs, kSmallTile);
+      },
+      [&](const auto& in, Tensor* probs) { return scaled_dot_product_attention(in[0], in[1], in[2], mask, probs); },
+      qkv(7, 9, DType::F64, gen), {0});
 }
 
 TEST_CASE("tiled sdpa: L is each row's log-sum-exp, +inf for a row with no visible key", "[tiled][sdpa]") {
@@ -124,19 +120,6 @@ TEST_CASE("tiled sdpa: L is each row's log-sum-exp, +inf for a row with no visib
         if (total > 0) REQUIRE(std::fabs(L.at({b, h, i}) - expected) < 1e-12);
         else REQUIRE(L.at({b, h, i}) == expected);
       }
-}
-
-TEST_CASE("tiled sdpa: probs are the dense P when drawing, not kept while training", "[tiled][sdpa]") {
-  Generator gen(37);
-  AttentionMask mask = standard_masks(9)[1];
-  std::vector<Tensor> in = qkv(7, 9, DType::F64, gen);
-  Tensor probs, dense_probs;
-  tiled_scaled_dot_product_attention(in[0], in[1], in[2], mask, &probs, kSmallTile);
-  REQUIRE_FALSE(probs.defined());  // recording a tape: P would cost the (T, S) memory tiling avoids
-  NoGradGuard no_grad;
-  tiled_scaled_dot_product_attention(in[0], in[1], in[2], mask, &probs, kSmallTile);
-  scaled_dot_product_attention(in[0], in[1], in[2], mask, &dense_probs);
-  REQUIRE(max_abs_diff(probs, dense_probs) == 0);
 }
 
 TEST_CASE("tiled sdpa: 1 and 2 threads give the same bits", "[tiled][sdpa][threads]") {
