@@ -32,6 +32,8 @@ SIZES = {  # V, T, L, d, h, d_ff, B
     "S": (32, 16, 2, 64, 4, 256, 64),
     "M": (64, 64, 4, 128, 4, 512, 32),
     "L": (256, 128, 6, 256, 8, 1024, 16),
+    "XL": (256, 1024, 4, 256, 8, 1024, 4),
+    "XXL": (256, 4096, 4, 256, 8, 1024, 1),
 }
 SETTINGS = [(1, 1), (2, 1), (2, 2)]  # (torch threads, OpenBLAS threads)
 
@@ -230,7 +232,7 @@ def run_all(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="all", choices=["transformer", "dat", "gpam", "all"])
-    p.add_argument("--config", default="all", choices=["S", "M", "L", "all"])
+    p.add_argument("--config", default="all", choices=["S", "M", "L", "XL", "XXL", "all"])
     p.add_argument("--threads", type=int, default=0, help="torch threads; 0 tries every setting")
     p.add_argument("--blas-threads", type=int, default=0, help="OPENBLAS_NUM_THREADS of a single run")
     p.add_argument("--warmup", type=int, default=3)

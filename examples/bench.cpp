@@ -121,7 +121,10 @@ struct Bench {
   }
 };
 
-int64_t batch_of(const std::string& config) { return config == "S" ? 64 : config == "M" ? 32 : 16; }
+int64_t batch_of(const std::string& config) {
+  const std::map<std::string, int64_t> batch = {{"S", 64}, {"M", 32}, {"L", 16}, {"XL", 4}, {"XXL", 1}};
+  return batch.at(config);
+}
 
 // Peak bytes of live tensors during one step, sampled by a second thread (a close lower bound).
 double peak_live_mb(Bench& bench) {
@@ -250,7 +253,9 @@ int main(int argc, char** argv) {
   app.add_option("--model", o.model, "transformer | dat | gpam | all")
       ->check(CLI::IsMember({"transformer", "dat", "gpam", "all"}))
       ->capture_default_str();
-  app.add_option("--config", o.config, "S | M | L | all")->check(CLI::IsMember({"S", "M", "L", "all"}))->capture_default_str();
+  app.add_option("--config", o.config, "S | M | L | XL | XXL | all (S, M and L)")
+      ->check(CLI::IsMember({"S", "M", "L", "XL", "XXL", "all"}))
+      ->capture_default_str();
   app.add_option("--threads", o.threads, "threads; 0 tries 1 .. cores and keeps the fastest")
       ->check(dl::cli::NonNegative)
       ->capture_default_str();

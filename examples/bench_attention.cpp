@@ -9,12 +9,20 @@
 //   build/bin/bench_attention [--steps 10] [--warmup 2] [--threads N]
 //
 // Adding an op means adding one Entry: its name, its input leaves and the two functions.
+//
+// Long context (--seq T): dense against tiled sdpa (ops/tiled_sdpa.h), one implementation and one
+// T per run, so the process's peak RSS belongs to that configuration alone. Float32, causal
+// (or --unmasked), B=1, 8 heads of 32 (the XXL bench size); scripts/bench_long_context.sh runs
+// the whole table.
+//
+//   build/bin/bench_attention --seq 1024 --impl tiled [--tile 64] [--unmasked] [--steps 3]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
 #include <iostream>
 #include <vector>
@@ -25,6 +33,7 @@
 #include "ops/gpam_attention.h"
 #include "ops/relational_attention.h"
 #include "ops/sdpa.h"
+#include "ops/tiled_sdpa.h"
 #include "tests/composed_attention.h"
 
 using namespace dl;
@@ -98,6 +107,10 @@ Entry relational_entry(Generator& gen) {
 struct Options {
   int warmup = 2, steps = 10;  // untimed, timed steps per op and variant
   int threads = 0;
+  int64_t seq = 0;              // > 0: the long-context mode at this T
+  std::string impl = "tiled";   // its implementation: dense or tiled
+  int64_t tile = kAttentionTile;
+  bool unmasked = false;        // its mask: causal unless set
 };
 
 // One step: zero the gradients, forward, backward from fixed weights w.
@@ -152,6 +165,36 @@ void run(const Options& o) {
   }
 }
 
+// Peak resident set of this process so far, in MB.
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024;  // ru_maxrss is in KB on Linux
+}
+
+void run_long_context(const Options& o) {
+  const int64_t batch = 1, heads = 8, head_dim = 32;
+  Generator gen(2024);
+  std::vector<Tensor> inputs;
+  for (int n = 0; n < 3; ++n) inputs.push_back(leaf({batch, heads, o.seq, head_dim}, gen));
+  const int64_t tile = o.tile;
+  const AttentionMask mask = o.unmasked ? AttentionMask() : causal();
+  const TensorFn f = o.impl == "dense"
+                         ? TensorFn([mask](const std::vector<Tensor>& in) {
+                             return scaled_dot_product_attention(in[0], in[1], in[2], mask);
+                           })
+                         : TensorFn([mask, tile](const std::vector<Tensor>& in) {
+                             return tiled_scaled_dot_product_attention(in[0], in[1], in[2], mask, nullptr, tile);
+                           });
+  Tensor w = randn({batch, heads, o.seq, head_dim}, gen);
+  const double ms = median_ms(f, inputs, w, o), mb = peak_mb(f, inputs, w);
+  std::printf("sdpa %-5s T=%-5lld tile=%-4lld B=%lld heads=%lld dh=%lld float32 %s, %d threads: "
+              "%9.2f ms/step (median of %d), peak tensors %8.1f MB, peak RSS %8.1f MB\n",
+              o.impl.c_str(), static_cast<long long>(o.seq), static_cast<long long>(o.impl == "dense" ? 0 : tile),
+              static_cast<long long>(batch), static_cast<long long>(heads), static_cast<long long>(head_dim),
+              o.unmasked ? "unmasked" : "causal", num_threads(), ms, o.steps, mb, peak_rss_mb());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -164,7 +207,14 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "threads (0: DL_NUM_THREADS, else all cores)")
       ->capture_default_str()
       ->check(cli::NonNegative);
+  app.add_option("--seq", o.seq, "long-context mode: dense or tiled sdpa at this sequence length")
+      ->check(cli::Positive);
+  app.add_option("--impl", o.impl, "long-context implementation")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"dense", "tiled"}));
+  app.add_flag("--unmasked", o.unmasked, "long-context mode without the causal mask (every key visible)");
+  app.add_option("--tile", o.tile, "long-context tile size of the tiled op")->capture_default_str()->check(cli::Positive);
   cli::parse_or_exit(app, argc, argv);
   if (o.threads > 0) set_num_threads(o.threads);
-  return train::guarded([&] { run(o); }, std::cerr);
+  return train::guarded([&] { o.seq > 0 ? run_long_context(o) : run(o); }, std::cerr);
 }

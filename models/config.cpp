@@ -210,7 +210,9 @@ void LMConfig::validate() const {
 
 LMConfig bench_lm_config(const std::string& model, const std::string& size) {
   struct Row { const char* name; int64_t V, T, L, d, h, d_ff; };
-  static const Row table[] = {{"S", 32, 16, 2, 64, 4, 256}, {"M", 64, 64, 4, 128, 4, 512}, {"L", 256, 128, 6, 256, 8, 1024}};
+  static const Row table[] = {{"S", 32, 16, 2, 64, 4, 256},          {"M", 64, 64, 4, 128, 4, 512},
+                              {"L", 256, 128, 6, 256, 8, 1024},       {"XL", 256, 1024, 4, 256, 8, 1024},
+                              {"XXL", 256, 4096, 4, 256, 8, 1024}};
   for (const Row& r : table) {
     if (size != r.name) continue;
     LMConfig c;
@@ -220,7 +222,7 @@ LMConfig bench_lm_config(const std::string& model, const std::string& size) {
     c.block = {r.d, r.d_ff, FFNKind::GELU, true, 0.0, bench_attention(model, r.h)};
     return c;
   }
-  throw Error("bench_lm_config: unknown size '" + size + "' (expected S, M or L)");
+  throw Error("bench_lm_config: unknown size '" + size + "' (expected S, M, L, XL or XXL)");
 }
 
 void ClassifierConfig::validate() const {

@@ -1,7 +1,7 @@
 #include "nn/attention.h"
 
 #include "ops/ops.h"
-#include "ops/sdpa.h"
+#include "ops/attention_select.h"
 
 namespace dl {
 
@@ -65,7 +65,7 @@ Tensor MultiHeadAttention::forward(const Tensor& x, const Tensor& y, AttentionMa
   Tensor k = split_heads(wk->forward(y), heads);  // (B, H, S, dh)
   Tensor v = split_heads(wv->forward(y), heads);  // (B, H, S, dh)
   if (cache) mask = cache->append(k, v, mask);
-  Tensor o = scaled_dot_product_attention(q, k, v, mask, &last_attention_);  // (B, H, T, dh)
+  Tensor o = sdpa_dense_or_tiled(q, k, v, mask, &last_attention_);  // (B, H, T, dh)
   return wo->forward(merge_heads(o));
 }
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 #include "nn/init.h"
-#include "ops/differential_attention.h"
+#include "ops/attention_select.h"
 #include "ops/ops.h"
 
 namespace dl {
@@ -46,7 +46,7 @@ Tensor DifferentialAttention::forward(const Tensor& x, const Tensor& y, const At
   std::vector<Tensor> q = split_halves(wq->forward(x), heads);  // 2 x (B, H, T, dh)
   std::vector<Tensor> k = split_halves(wk->forward(y), heads);  // 2 x (B, H, S, dh)
   Tensor v = split_heads(wv->forward(y), heads);                 // (B, H, S, 2 dh)
-  Tensor o = differential_attention(q[0], k[0], q[1], k[1], v, lam(), mask, &last_attention_);
+  Tensor o = differential_dense_or_tiled(q[0], k[0], q[1], k[1], v, lam(), mask, &last_attention_);
   return wo->forward(merge_heads(rms_norm(o, Tensor(), eps) * (1 - lam_init)));
 }
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 #include "nn/init.h"
-#include "ops/gpam_attention.h"
+#include "ops/attention_select.h"
 #include "ops/ops.h"
 
 namespace dl {
@@ -40,7 +40,7 @@ Tensor GPAMAttention::forward(const Tensor& x, const Tensor& y, AttentionMask ma
   Tensor k = split_heads(wk->forward(y), heads);  // (B, H, S, dh)
   Tensor v = split_heads(wv->forward(y), heads);  // (B, H, S, dh)
   if (cache) mask = cache->append(k, v, mask);
-  Tensor o = gpam_attention(q, k, v, wneg, lam(), mask, &last_attention_);  // (B, H, T, dh)
+  Tensor o = gpam_dense_or_tiled(q, k, v, wneg, lam(), mask, &last_attention_);  // (B, H, T, dh)
   return wo->forward(merge_heads(o));
 }
 

@@ -7,17 +7,21 @@
 
 namespace dl {
 
+void check_differential_inputs(const char* op, const Tensor& q1, const Tensor& k1, const Tensor& q2,
+                               const Tensor& k2, const Tensor& v, const Tensor& lam, const AttentionMask& mask) {
+  check_attention_inputs(op, q1, k1, v, mask);
+  DL_CHECK(q2.shape() == q1.shape() && k2.shape() == k1.shape() && q2.dtype() == q1.dtype() &&
+               k2.dtype() == k1.dtype(),
+           op, "q2 " + q2.str() + " and k2 " + k2.str() + " must match q1 " + q1.str() + " and k1 " + k1.str());
+  DL_CHECK(lam.numel() == 1 && lam.dtype() == q1.dtype(), op,
+           "lam must be one element of q's dtype, got " + lam.str() + " for q " + q1.str());
+}
+
 Tensor differential_attention(const Tensor& q1_in, const Tensor& k1_in, const Tensor& q2_in,
                               const Tensor& k2_in, const Tensor& v_in, const Tensor& lam_in,
                               const AttentionMask& mask, Tensor* probs) {
   const char* op = "differential_attention";
-  check_attention_inputs(op, q1_in, k1_in, v_in, mask);
-  DL_CHECK(q2_in.shape() == q1_in.shape() && k2_in.shape() == k1_in.shape() &&
-               q2_in.dtype() == q1_in.dtype() && k2_in.dtype() == k1_in.dtype(),
-           op, "q2 " + q2_in.str() + " and k2 " + k2_in.str() + " must match q1 " + q1_in.str() +
-                   " and k1 " + k1_in.str());
-  DL_CHECK(lam_in.numel() == 1 && lam_in.dtype() == q1_in.dtype(), op,
-           "lam must be one element of q's dtype, got " + lam_in.str() + " for q " + q1_in.str());
+  check_differential_inputs(op, q1_in, k1_in, q2_in, k2_in, v_in, lam_in, mask);
   Tensor q1 = q1_in.contiguous(), k1 = k1_in.contiguous(), q2 = q2_in.contiguous();
   Tensor k2 = k2_in.contiguous(), v = v_in.contiguous();
   const int64_t H = q1.size(1);

@@ -23,4 +23,9 @@ Tensor differential_attention(const Tensor& q1, const Tensor& k1, const Tensor& 
                               const Tensor& k2, const Tensor& v, const Tensor& lam,
                               const AttentionMask& mask, Tensor* probs = nullptr);
 
+// Throws, naming op and the shapes, unless the inputs fit as above (shared with the tiled form,
+// ops/tiled_differential_attention.h).
+void check_differential_inputs(const char* op, const Tensor& q1, const Tensor& k1, const Tensor& q2,
+                               const Tensor& k2, const Tensor& v, const Tensor& lam, const AttentionMask& mask);
+
 }  // namespace dl

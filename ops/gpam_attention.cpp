@@ -138,26 +138,53 @@ static void add_relu_grad(const Tensor& dq, const Tensor& q, const Tensor& dR) {
   });
 }
 
+void check_gpam_inputs(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& wneg,
+                       const Tensor& lam, const AttentionMask& mask) {
+  check_attention_inputs(op, q, k, v, mask);
+  const int64_t H = q.size(1), dh = q.size(3);
+  DL_CHECK((wneg.shape() == Shape{H, dh, dh} && lam.shape() == Shape{H} && wneg.dtype() == q.dtype() &&
+            lam.dtype() == q.dtype()),
+           op, "expected wneg (H, dh, dh) = " + shape_str({H, dh, dh}) + " and lam (H) = " + shape_str({H}) +
+                   " of q's dtype for q " + q.str() + ", got wneg " + wneg.str() + " and lam " + lam.str());
+}
+
+std::vector<double> gpam_positive_coefficients(const std::vector<double>& lam) {
+  std::vector<double> a(lam.size());
+  for (size_t h = 0; h < lam.size(); ++h) a[h] = 1.0 + lam[h];
+  return a;
+}
+
+Tensor gpam_lam_grad(const std::vector<double>& s1, const std::vector<double>& s2, DType dtype) {
+  std::vector<double> d(s1.size());
+  for (size_t h = 0; h < s1.size(); ++h) d[h] = s1[h] - s2[h];
+  return Tensor::from_vector(d, {static_cast<int64_t>(d.size())}, dtype);
+}
+
+Tensor gpam_negative_query(const Tensor& q, const Tensor& wneg, Tensor& R) {
+  R = relu_kernel(q);                     // (B, H, T, dh)
+  return per_head_matmul(R, wneg, false);  // (B, H, T, dh)
+}
+
+void gpam_negative_query_backward(const Tensor& dQn, const Tensor& q, const Tensor& R, const Tensor& wneg,
+                                  Tensor* dq, Tensor* dw) {
+  if (dq) add_relu_grad(*dq, q, per_head_matmul(dQn, wneg, true));
+  if (dw) *dw = per_head_weight_grad(R, dQn);
+}
+
 Tensor gpam_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
                       const Tensor& wneg_in, const Tensor& lam_in, const AttentionMask& mask,
                       Tensor* probs) {
   const char* op = "gpam_attention";
-  check_attention_inputs(op, q_in, k_in, v_in, mask);
-  const int64_t H = q_in.size(1), dh = q_in.size(3);
-  DL_CHECK((wneg_in.shape() == Shape{H, dh, dh} && lam_in.shape() == Shape{H} &&
-            wneg_in.dtype() == q_in.dtype() && lam_in.dtype() == q_in.dtype()),
-           op, "expected wneg (H, dh, dh) = " + shape_str({H, dh, dh}) + " and lam (H) = " +
-                   shape_str({H}) + " of q's dtype for q " + q_in.str() + ", got wneg " +
-                   wneg_in.str() + " and lam " + lam_in.str());
+  check_gpam_inputs(op, q_in, k_in, v_in, wneg_in, lam_in, mask);
+  const int64_t dh = q_in.size(3);
   Tensor q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
   Tensor wneg = wneg_in.contiguous(), lam_t = lam_in.contiguous();
   const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
   const std::vector<double> lam = lam_t.to_vector();
-  std::vector<double> a(H);  // the positive matrix's coefficient, 1 + lam_h
-  for (int64_t h = 0; h < H; ++h) a[h] = 1.0 + lam[h];
+  const std::vector<double> a = gpam_positive_coefficients(lam);
 
-  Tensor R = relu_kernel(q);                         // (B, H, T, dh)
-  Tensor Qn = per_head_matmul(R, wneg, false);       // (B, H, T, dh)
+  Tensor R;
+  Tensor Qn = gpam_negative_query(q, wneg, R);       // (B, H, T, dh)
   Tensor Ap = attention_probs(q, k, mask, scale);    // (B, H, T, S)
   Tensor An = attention_probs(Qn, k, mask, scale);   // (B, H, T, S)
   Tensor A = mix_probs(Ap, An, a, lam);              // (B, H, T, S)
@@ -174,13 +201,8 @@ Tensor gpam_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in
     attention_probs_backward(dAp, Ap, qs, ks, scale, dq, dk);
     attention_probs_backward(dAn, An, Qn, ks, scale, dQn, dk_n);
     dk = add(dk, dk_n);
-    if (needs[0]) add_relu_grad(dq, qs, per_head_matmul(dQn, ws, true));
-    if (needs[3]) dw = per_head_weight_grad(R, dQn);
-    if (needs[4]) {
-      std::vector<double> d(lam.size());  // dA/dlam_h = Ap - An
-      for (size_t h = 0; h < lam.size(); ++h) d[h] = s1[h] - s2[h];
-      dlam = Tensor::from_vector(d, {static_cast<int64_t>(d.size())}, qs.dtype());
-    }
+    gpam_negative_query_backward(dQn, qs, R, ws, needs[0] ? &dq : nullptr, needs[3] ? &dw : nullptr);
+    if (needs[4]) dlam = gpam_lam_grad(s1, s2, qs.dtype());
     return Grads{dq, dk, dv, dw, dlam};
   });
 }

@@ -36,6 +36,24 @@ namespace dl {
 Tensor gpam_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& wneg,
                       const Tensor& lam, const AttentionMask& mask, Tensor* probs = nullptr);
 
+// Throws, naming op and the shapes, unless q, k, v, mask fit check_attention_inputs and wneg is
+// (H, dh, dh) and lam (H), of q's dtype. Shared with the tiled form (ops/tiled_gpam_attention.h).
+void check_gpam_inputs(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& wneg,
+                       const Tensor& lam, const AttentionMask& mask);
+
+// The positive softmax's coefficients 1 + lam_h, and dlam_h = s1_h - s2_h (H) from the sums of
+// mix_probs_backward (dA/dlam_h = Ap - An): the mix's two ends, shared with the tiled form.
+std::vector<double> gpam_positive_coefficients(const std::vector<double>& lam);
+Tensor gpam_lam_grad(const std::vector<double>& s1, const std::vector<double>& s2, DType dtype);
+
+// Raw kernels (not recorded) of the negative query, shared with the tiled form. q, wneg contiguous.
+//   R = relu(Qp) (set), Qn = R Wneg^h (returned)
+Tensor gpam_negative_query(const Tensor& q, const Tensor& wneg, Tensor& R);
+// From dQn: dQp += dR * [Qp > 0] with dR = dQn Wneg^h^T, in place on *dq when given;
+// dWneg^h = sum_b R^T dQn into *dw when given.
+void gpam_negative_query_backward(const Tensor& dQn, const Tensor& q, const Tensor& R, const Tensor& wneg,
+                                  Tensor* dq, Tensor* dw);
+
 // Raw kernels (not recorded), shared with differential attention: the per-head mix of two
 // attention matrices P1, P2 (B, H, T, S), with a and b holding one coefficient per head.
 //   A = a_h P1 - b_h P2

@@ -303,3 +303,24 @@ TEST_CASE("attention modules: a training step and a decoding loop leave nothing 
   REQUIRE(live_storage_bytes() == bytes0);
   REQUIRE(live_nodes() == nodes0);
 }
+
+TEST_CASE("attention modules: long sequences run tiled and equal the twin", "[attention_modules][tiled]") {
+  Generator gen(48);
+  const int64_t long_T = 512;  // T * S = 512^2: the tiled form (ops/attention_select.h)
+  MultiHeadAttention mha(d, H, gen, DType::F64);
+  GPAMAttention gpam(d, H, gen, GPAMOptions{0.3, true, 1.0}, DType::F64);
+  DifferentialAttention differential(d, H, 2, gen, DType::F64);
+  Tensor x = rand64({1, long_T, d}, gen);
+  auto check = [&](auto& m, auto twin) {
+    auto self = [&](const std::vector<Tensor>& in) { return m.forward(in[0], in[0], causal_mask()); };
+    auto self_twin = [&](const std::vector<Tensor>& in) { return twin(m, in[0], in[0], causal_mask()); };
+    REQUIRE(max_difference_with_gradients(self, self_twin, with_params({x}, m)) < 1e-10);
+    REQUIRE_FALSE(m.last_attention().defined());  // training keeps no (T, S) matrix
+    NoGradGuard no_grad;
+    m.forward(x, x, causal_mask());
+    REQUIRE(m.last_attention().shape() == Shape{1, H, long_T, long_T});  // drawn on demand
+  };
+  check(mha, mha_twin);
+  check(gpam, gpam_twin);
+  check(differential, differential_twin);
+}

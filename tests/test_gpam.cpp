@@ -1,7 +1,9 @@
 #include "ops/gpam_attention.h"
 #include "ops/sdpa.h"
+#include "ops/tiled_gpam_attention.h"
 #include "tests/attention_reference.h"
 #include "tests/testing.h"
+#include "tests/tiled_checks.h"
 
 using namespace dl;
 using namespace dl::testing;
@@ -147,4 +149,55 @@ TEST_CASE("gpam: bad inputs name the op and the shapes", "[gpam][errors]") {
   AttentionMask mask;
   mask.key_padding = Tensor::from_ints(std::vector<int32_t>(12, 0), {2, 6});
   REQUIRE_THROWS_WITH(gpam_attention(q, k, v, wneg, lam, mask), op && Catch::Contains("int32(2, 6)"));
+}
+
+namespace {
+
+// Tile 4 against T = 7, S = 9: short last tiles, and causal tiles cut through their middle.
+Tensor tiled_gpam(const std::vector<Tensor>& in, const AttentionMask& mask, Tensor* probs = nullptr) {
+  return tiled_gpam_attention(in[0], in[1], in[2], in[3], in[4], mask, probs, 4);
+}
+
+Tensor dense_gpam(const std::vector<Tensor>& in, const AttentionMask& mask) {
+  return gpam_attention(in[0], in[1], in[2], in[3], in[4], mask);
+}
+
+std::vector<Tensor> gpam_inputs(Generator& gen, int64_t t, int64_t s, DType dtype = DType::F64) {
+  std::vector<Tensor> in{query(gen, t), rand64({B, H, s, dh}, gen), rand64({B, H, s, dh}, gen), wneg_init(gen),
+                         lam_of({0.2, 0.45})};
+  if (dtype == DType::F64) return in;
+  for (Tensor& x : in) x = x.detach().to(dtype).requires_grad_();
+  return in;
+}
+
+}  // namespace
+
+TEST_CASE("gpam tiled: forward and every gradient equal the dense op", "[gpam][tiled]") {
+  Generator gen(25);
+  for (const AttentionMask& mask : standard_masks(9))
+    for (auto [t, s] : {std::pair<int64_t, int64_t>{9, 9}, {7, 9}, {3, 9}}) {
+      INFO("T " << t << " S " << s << " causal " << mask.causal << " padding " << mask.key_padding.defined());
+      const std::vector<Tensor> in = gpam_inputs(gen, t, s);
+      REQUIRE(max_difference_with_gradients([&](const auto& x) { return tiled_gpam(x, mask); },
+                                            [&](const auto& x) { return dense_gpam(x, mask); }, in) < 1e-12);
+      const std::vector<Tensor> in32 = gpam_inputs(gen, t, s, DType::F32);
+      REQUIRE(max_difference_with_gradients([&](const auto& x) { return tiled_gpam(x, mask); },
+                                            [&](const auto& x) { return dense_gpam(x, mask); }, in32) < 1e-5);
+    }
+}
+
+TEST_CASE("gpam tiled: gradients of q, k, v, wneg and lam by finite differences", "[gpam][tiled][gradcheck]") {
+  Generator gen(26);
+  for (const AttentionMask& mask : standard_masks(6))
+    CHECK_GRADIENTS([&](const std::vector<Tensor>& in) { return tiled_gpam(in, mask); }, gpam_inputs(gen, 5, 6));
+}
+
+TEST_CASE("gpam tiled: a fully masked row is zero; A only when drawing", "[gpam][tiled]") {
+  Generator gen(27);
+  const AttentionMask mask = standard_masks(9)[3];
+  check_masked_row_and_probs([&](const auto& in, Tensor* probs) { return tiled_gpam(in, mask, probs); },
+                             [&](const auto& in, Tensor* probs) {
+                               return gpam_attention(in[0], in[1], in[2], in[3], in[4], mask, probs);
+                             },
+                             gpam_inputs(gen, 7, 9), {0});
 }

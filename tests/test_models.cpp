@@ -168,10 +168,13 @@ TEST_CASE("model configs: impossible values and unknown names are rejected", "[m
                       Catch::Contains("trainable lam"));
   REQUIRE_THROWS_WITH(parse_attention_kind("dat"), Catch::Contains("unknown attention kind 'dat'"));
   REQUIRE_THROWS_WITH(bench_attention("dat", 3), Catch::Contains("even head count"));
-  REQUIRE_THROWS_WITH(bench_lm_config("transformer", "XL"), Catch::Contains("unknown size 'XL'"));
+  REQUIRE_THROWS_WITH(bench_lm_config("transformer", "XXXL"), Catch::Contains("unknown size 'XXXL'"));
 }
 
 TEST_CASE("bench LM configs build bench.md's model", "[models]") {
+  const LMConfig xxl = bench_lm_config("transformer", "XXL");  // the long-context size
+  REQUIRE((xxl.vocab == 256 && xxl.max_len == 4096 && xxl.layers == 4 && xxl.block.d == 256 && xxl.block.d_ff == 1024));
+  REQUIRE(bench_lm_config("gpam", "XL").max_len == 1024);
   const LMConfig dat = bench_lm_config("dat", "M");
   REQUIRE((dat.vocab == 64 && dat.max_len == 64 && dat.layers == 4 && dat.block.d == 128 && dat.block.d_ff == 512));
   const AttentionConfig& a = dat.block.attention;

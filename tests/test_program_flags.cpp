@@ -48,6 +48,13 @@ TEST_CASE("program flags: bad values are refused naming the flag and value; --he
           {"bench_attention", "--threads -2", false, "--threads: must be zero or more, got -2", "fused ms"},
           {"bench_attention", "--steps inf", false, "--steps", "fused ms"},
           {"bench_attention", "--no-such-flag", false, "--no-such-flag", "fused ms"},
+          {"bench", "--config XXXL", false, "--config: XXXL not in {S,M,L,XL,XXL,all}", "ms_per_step"},
+          {"bench_attention", "--seq 0", false, "--seq: must be positive, got 0", "ms/step"},
+          {"bench_attention", "--seq 64 --impl sparse", false, "--impl", "ms/step"},
+          {"bench_attention", "--seq 64 --tile 0", false, "--tile: must be positive, got 0", "ms/step"},
+          // the long-context mode is quick at T = 64: one row, naming the implementation and the tile
+          {"bench_attention", "--seq 64 --impl tiled --tile 16 --unmasked --warmup 0 --steps 1", true,
+           "sdpa tiled T=64    tile=16", "fused ms"},
           {"train_steps", "--help", true, "--checkpoint", "final loss"},
           {"train_steps", "--steps 0", false, "--steps: must be positive, got 0", ""},
           {"train_steps", "--attention lstm", false, "--attention", ""},
