@@ -1,7 +1,8 @@
 // The training-step benchmark of docs/bench.md: one causal LM (transformer, dat or gpam) at size
 // S, M or L; one step = zero grads, forward, loss, backward, AdamW step. It prints one line per
-// run,
+// run, after a line naming the CPU and its vector ISA (examples/common/cpu_info.h),
 //
+//   # cpu: AMD EPYC (family 26 model 2); vector ISA: built for AVX-512, CPU has AVX-512
 //   bench model=transformer config=L threads=2 ms_per_step=... peak_rss_mb=... params=...
 //         gflops=... mfu=...
 //
@@ -34,6 +35,7 @@
 #include <thread>
 #include <vector>
 #include "examples/common/cli.h"
+#include "examples/common/cpu_info.h"
 #include "autograd/graph.h"
 #include "autograd/parallel.h"
 #include "autograd/profile.h"
@@ -240,7 +242,7 @@ void run_all(const Options& o) {
         const std::string& out = std::min_element(runs.begin(), runs.end())->second;  // the fastest run
         if (best.empty() || field(out, "ms_per_step") < field(best, "ms_per_step")) best = out;
       }
-      std::printf("%s", best.c_str());
+      std::printf("%s", best.substr(best.find("bench model=")).c_str());  // without the child's cpu line
       std::fflush(stdout);
     }
 }
@@ -271,6 +273,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  std::printf("%s\n", cpu_line().c_str());
   try {
     if (o.model == "all" || o.config == "all" || o.threads == 0) {
       DL_CHECK(!o.profile, "bench", "--profile needs one model, one config and a thread count");

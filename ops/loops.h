@@ -2,6 +2,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include "autograd/parallel.h"
 #include "autograd/tensor.h"
 
@@ -52,18 +53,28 @@ void broadcast_loop(const Shape& shape, const Shape& sa, const Shape& sb, F&& f)
 
 // sum of f(j) over j in [0, n) as kLanes interleaved running sums, added up in lane order at the
 // end: a single running sum is a chain of dependent adds that the compiler must keep in order,
-// lanes vectorize. The order of the additions depends on n only.
+// lanes vectorize. The order of the additions depends on n only. lane_max is the same for the
+// largest f(j) (-inf for n = 0; a NaN f(j) is skipped, as std::max skips it).
 constexpr int64_t kLanes = 8;
-template <class T, class F>
-T lane_sum(int64_t n, F&& f) {
-  T lane[kLanes] = {};
+template <class T, class F, class Op>
+T lane_fold(int64_t n, T init, F&& f, Op op) {
+  T lane[kLanes];
+  std::fill(lane, lane + kLanes, init);
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes)
-    for (int64_t k = 0; k < kLanes; ++k) lane[k] += f(j + k);
-  for (int64_t k = 0; j + k < n; ++k) lane[k] += f(j + k);
-  T total = 0;
-  for (int64_t k = 0; k < kLanes; ++k) total += lane[k];
+    for (int64_t k = 0; k < kLanes; ++k) lane[k] = op(lane[k], f(j + k));
+  for (int64_t k = 0; j + k < n; ++k) lane[k] = op(lane[k], f(j + k));
+  T total = init;
+  for (int64_t k = 0; k < kLanes; ++k) total = op(total, lane[k]);
   return total;
+}
+template <class T, class F>
+T lane_sum(int64_t n, F&& f) {
+  return lane_fold<T>(n, T(0), f, [](T a, T b) { return a + b; });
+}
+template <class T, class F>
+T lane_max(int64_t n, F&& f) {
+  return lane_fold<T>(n, -std::numeric_limits<T>::infinity(), f, [](T a, T b) { return std::max(a, b); });
 }
 
 // out[i] = f(i) over a dense range, in parallel chunks.

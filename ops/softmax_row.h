@@ -17,9 +17,7 @@ namespace dl {
 template <class T, class Kept>
 void softmax_row(const T* x, int64_t C, Kept kept, bool take_log, T* out) {
   const T inf = std::numeric_limits<T>::infinity();
-  T mx = -inf;
-  for (int64_t j = 0; j < C; ++j)
-    if (kept(j)) mx = std::max(mx, x[j]);
+  const T mx = lane_max<T>(C, [&](int64_t j) { return kept(j) ? x[j] : -inf; });
   if (mx == -inf) {
     std::fill(out, out + C, T(0));
     return;
@@ -43,8 +41,7 @@ void softmax_row(const T* x, int64_t C, Kept kept, bool take_log, T* out) {
 template <class T>
 void softmax_prefix_inplace(T* row, int64_t n, int64_t C) {
   const T inf = std::numeric_limits<T>::infinity();
-  T mx = -inf;
-  for (int64_t j = 0; j < n; ++j) mx = std::max(mx, row[j]);
+  const T mx = lane_max<T>(n, [&](int64_t j) { return row[j]; });
   if (mx == -inf) n = 0;
   for (int64_t j = 0; j < n; ++j) row[j] = fast_exp(row[j] - mx);
   const T inv = n ? T(1) / lane_sum<T>(n, [&](int64_t j) { return row[j]; }) : T(0);

@@ -55,6 +55,12 @@ TEST_CASE("program flags: bad values are refused naming the flag and value; --he
           // the long-context mode is quick at T = 64: one row, naming the implementation and the tile
           {"bench_attention", "--seq 64 --impl tiled --tile 16 --unmasked --warmup 0 --steps 1", true,
            "sdpa tiled T=64    tile=16", "fused ms"},
+          {"bench_kernels", "--help", true, "--quick", "ns/elem"},
+          {"bench_kernels", "--repeat 0", false, "--repeat: must be positive, got 0", "ns/elem"},
+          {"bench_kernels", "--threads -1", false, "--threads: must be zero or more, got -1", "ns/elem"},
+          {"bench_kernels", "--elements 100", false, "--elements", "ns/elem"},
+          {"bench_kernels", "--elements 5000", false, "--elements must be a multiple of 1024", "ns/elem"},
+          {"bench_kernels", "--no-such-flag", false, "--no-such-flag", "ns/elem"},
           {"train_steps", "--help", true, "--checkpoint", "final loss"},
           {"train_steps", "--steps 0", false, "--steps: must be positive, got 0", ""},
           {"train_steps", "--attention lstm", false, "--attention", ""},

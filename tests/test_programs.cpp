@@ -107,6 +107,24 @@ TEST_CASE("programs: run folders, resume, divergence, memory, eval and predict t
       REQUIRE(static_cast<size_t>(std::count(csv.begin(), csv.end(), '\n')) == rows + 1);
     };
   };
+  // one row a kernel: ns/elem, bytes/elem, the bound and the ratio, all positive, and the flag
+  // exactly on the rows more than 3x off their bound
+  auto kernel_table = [](const std::string& output, const fs::path&) {
+    for (const std::string kernel : {"exp", "erf", "gelu forward", "gelu backward", "softmax forward",
+                                     "softmax backward", "layer_norm forward", "layer_norm backward", "adamw step"}) {
+      INFO(kernel);
+      const size_t at = output.find("\n" + kernel + " ");
+      REQUIRE(at != std::string::npos);
+      const std::string line = output.substr(at + 1, output.find('\n', at + 1) - at - 1);
+      std::istringstream row(line.substr(kernel.size()));
+      double ns = 0, bytes = 0, bound = 0, ratio = 0;
+      REQUIRE(static_cast<bool>(row >> ns >> bytes >> bound >> ratio));
+      REQUIRE((ns > 0 && bytes > 0 && bound > 0 && ratio > 0));
+      if (ratio > 3.01) REQUIRE(line.find("SLOW") != std::string::npos);
+      if (ratio < 2.99) REQUIRE(line.find("SLOW") == std::string::npos);
+    }
+    REQUIRE(output.find("kernels more than 3x off their memory bound") != std::string::npos);
+  };
   std::vector<std::string> first_run = run_files;
   first_run.insert(first_run.end(), {"a/attention_0.svg", "a/best.safetensors"});
   // summary.json holds the final and the best epoch's figures; the headline ones are the selected
@@ -167,6 +185,13 @@ TEST_CASE("programs: run folders, resume, divergence, memory, eval and predict t
        {"s/summary.json"}, {}},
       {"predict decodes a token sequence", "predict", "--load s/checkpoint.safetensors --tokens \"3 1 2\"", 0,
        "decoded", {}, {}},
+      {"bench_kernels: every kernel beside its memory bound, after the CPU line", "bench_kernels",
+       "--quick --threads 1", 0, "vector ISA: built for ", {}, {}, "", kernel_table},
+      {"bench: the CPU line, then one step's figures", "bench",
+       "--model transformer --config S --threads 1 --warmup 0 --steps 1", 0, "# cpu: ", {}, {}, "",
+       [](const std::string& output, const fs::path&) {
+         REQUIRE(output.find("vector ISA: built for ") < output.find("bench model=transformer config=S threads=1"));
+       }},
   };
   for (const Row& row : rows) {
     INFO(row.what << ": " << row.program << " " << row.args);
