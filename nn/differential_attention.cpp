@@ -35,6 +35,7 @@ DifferentialAttention::DifferentialAttention(int64_t d_, int64_t heads_, int64_t
   lk1 = vector("lk1");
   lq2 = vector("lq2");
   lk2 = vector("lk2");
+  subln = register_module("subln", std::make_shared<RMSNorm>(2 * head_dim, 1e-5, dtype));
 }
 
 Tensor DifferentialAttention::lam() const {
@@ -47,7 +48,7 @@ Tensor DifferentialAttention::forward(const Tensor& x, const Tensor& y, const At
   std::vector<Tensor> k = split_halves(wk->forward(y), heads);  // 2 x (B, H, S, dh)
   Tensor v = split_heads(wv->forward(y), heads);                 // (B, H, S, 2 dh)
   Tensor o = differential_attention(q[0], k[0], q[1], k[1], v, lam(), mask, &last_attention_);
-  return wo->forward(merge_heads(rms_norm(o, Tensor(), eps) * (1 - lam_init)));
+  return wo->forward(merge_heads(subln->forward(o) * (1 - lam_init)));  // o (B, H, T, 2 dh)
 }
 
 }  // namespace dl

@@ -61,7 +61,7 @@ Tensor differential_twin(const DifferentialAttention& m, const Tensor& x, const 
     Tensor A = head_probs(cols(q, at, half), cols(k, at, half), mask) -
                lam * head_probs(cols(q, at + half, half), cols(k, at + half, half), mask);
     Tensor o = matmul(A, cols(v, at, 2 * half));
-    heads.push_back(o / sqrt(mean(o * o, {-1}, true) + m.eps) * (1 - m.lam_init));
+    heads.push_back(o / sqrt(mean(o * o, {-1}, true) + 1e-5) * m.subln->weight * (1 - m.lam_init));
   }
   return linear_twin(*m.wo, concat(heads, -1));
 }
@@ -228,11 +228,16 @@ TEST_CASE("GPAMAttention: rows of A sum to 1 with negative entries; causality, p
 TEST_CASE("DifferentialAttention: parameters, lam_init, gradients and the composed twin", "[attention_modules][gradcheck]") {
   Generator gen(46);
   DifferentialAttention m(d, H, 1, gen, DType::F64);
-  REQUIRE(names(m).size() == 12);
+  REQUIRE(names(m).size() == 13);
   REQUIRE(m.lq1.shape() == Shape{d / (2 * H)});
+  // the per-head RMSNorm's learnable weight (2 dh), ones at init: drawn away from ones so that
+  // the gradient check and the twin see it
+  REQUIRE((m.state_dict().count("subln.weight") && m.subln->weight.shape() == Shape{d / H} && m.subln->eps == 1e-5));
+  REQUIRE(m.subln->weight.to_vector() == std::vector<double>(d / H, 1.0));
+  m.subln->weight.copy_(rand64({d / H}, gen));
   REQUIRE(std::fabs(m.lam_init - (0.8 - 0.6 * std::exp(-0.3))) < 1e-15);
   REQUIRE(std::fabs(DifferentialAttention(d, H, 0, gen).lam_init - 0.2) < 1e-15);
-  check_three_uses(m, differential_twin, gen);  // lq1, lk1, lq2, lk2 are among the parameters
+  check_three_uses(m, differential_twin, gen);  // lq1, lk1, lq2, lk2 and subln.weight are among the parameters
 }
 
 TEST_CASE("DifferentialAttention: causality, padding, float32", "[attention_modules]") {

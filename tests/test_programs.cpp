@@ -151,6 +151,23 @@ TEST_CASE("programs: run folders, resume, divergence, memory, eval and predict t
        {"s/summary.json"}, {}},
       {"predict decodes a token sequence", "predict", "--load s/checkpoint.safetensors --tokens \"3 1 2\"", 0,
        "decoded", {}, {}},
+      // differential attention (--model diff) through every program that trains a model
+      {"diff: a classifier run, its pictures and its config", "train_classifier",
+       "--task occurs --model diff --d 16 --d-ff 32 --train-size 32 --val-size 16 --test-size 16 --batch 16 "
+       "--threads 1 --epochs 2 --pictures 1 --out diff",
+       0, "test accuracy", {"diff/summary.json", "diff/attention_0.svg"}, {}, "",
+       [](const std::string& output, const fs::path& d) {
+         REQUIRE(output.find("diff (2 heads)") != std::string::npos);
+         const json config = json::parse(read(d / "diff/config.json"));
+         REQUIRE(config["run"]["model"] == "diff");
+         REQUIRE(config["model"]["block"]["attention"]["kind"] == "diff");
+       }},
+      {"diff: a seq2seq run", "train_seq2seq", kTinySeq + " --model diff --epochs 1 --out sdiff", 0, "test accuracy",
+       {"sdiff/summary.json"}, {}},
+      {"diff: the LM's steps leave nothing behind", "train_steps", "--model diff --steps 20 --threads 1", 0,
+       "left behind: 0 bytes of tensor storage, 0 tape nodes", {}, {}},
+      {"diff: one benchmark step", "bench", "--model diff --config S --threads 1 --warmup 0 --steps 1 --peak 1", 0,
+       "bench model=diff config=S", {}, {}},
   };
   for (const Row& row : rows) {
     INFO(row.what << ": " << row.program << " " << row.args);
