@@ -22,6 +22,7 @@
 #include "models/config.h"
 #include "models/registry.h"
 #include "nn/attention.h"
+#include "nn/containers.h"
 #include "nn/feedforward.h"
 #include "nn/layers.h"
 #include "nn/symbols.h"

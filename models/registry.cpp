@@ -45,7 +45,7 @@ std::shared_ptr<Module> build_standard(const AttentionConfig& c, const Attention
 }
 
 Tensor forward_standard(Module& m, const Tensor& x, const Symbols&, const AttentionMask& mask, KVCache* cache) {
-  return static_cast<MultiHeadAttention&>(m).forward(x, x, mask, cache);
+  return static_cast<MultiHeadAttention&>(m).forward(x, mask, cache);
 }
 
 AttentionMaps maps_standard(const Module& m) { return {static_cast<const MultiHeadAttention&>(m).last_attention(), {}, {}}; }
@@ -89,10 +89,13 @@ std::shared_ptr<SymbolSource> dual_symbols(const AttentionConfig& c, int64_t max
                                            Generator& gen) {
   if (c.n_ra == 0) return nullptr;
   switch (c.symbols) {
-    case SymbolKind::Positional: return std::make_shared<PositionalSymbols>(max_len, s.d, gen, s.dtype);
-    case SymbolKind::Relative: return std::make_shared<PositionRelativeSymbols>(c.max_offset, s.d, gen, s.dtype);
+    case SymbolKind::Positional: return std::make_shared<PositionalSymbols>(PositionalSymbolsOptions().with_d(s.d).with_max_len(max_len), gen, s.dtype);
+    case SymbolKind::Relative:
+      return std::make_shared<PositionRelativeSymbols>(
+          PositionRelativeSymbolsOptions().with_d(s.d).with_max_offset(c.max_offset), gen, s.dtype);
     case SymbolKind::Symbolic:
-      return std::make_shared<SymbolicAttention>(s.d, c.n_symbols, c.symbol_heads, gen, s.dtype);
+      return std::make_shared<SymbolicAttention>(
+          SymbolicAttentionOptions().with_d(s.d).with_n_symbols(c.n_symbols).with_heads(c.symbol_heads), gen, s.dtype);
   }
   return nullptr;
 }
@@ -102,7 +105,8 @@ std::shared_ptr<Module> build_dual(const AttentionConfig& c, const AttentionSite
   o.n_relations = c.n_relations;
   o.rel_dim = c.rel_dim;
   o.symmetric = c.symmetric;
-  return std::make_shared<DualAttention>(s.d, c.n_sa, c.n_ra, gen, o, s.dtype);
+  return std::make_shared<DualAttention>(
+      DualAttentionOptions().with_d(s.d).with_n_sa(c.n_sa).with_n_ra(c.n_ra).with_relational(o), gen, s.dtype);
 }
 
 Tensor forward_dual(Module& m, const Tensor& x, const Symbols& symbols, const AttentionMask& mask, KVCache*) {
@@ -139,7 +143,7 @@ std::shared_ptr<Module> build_gpam(const AttentionConfig& c, const AttentionSite
 }
 
 Tensor forward_gpam(Module& m, const Tensor& x, const Symbols&, const AttentionMask& mask, KVCache* cache) {
-  return static_cast<GPAMAttention&>(m).forward(x, x, mask, cache);
+  return static_cast<GPAMAttention&>(m).forward(x, mask, cache);
 }
 
 AttentionMaps maps_gpam(const Module& m) { return {static_cast<const GPAMAttention&>(m).last_attention(), {}, {}}; }
@@ -156,11 +160,12 @@ void validate_diff(const AttentionConfig& c, int64_t d) {
 }
 
 std::shared_ptr<Module> build_diff(const AttentionConfig& c, const AttentionSite& s, Generator& gen) {
-  return std::make_shared<DifferentialAttention>(s.d, c.heads, s.layer, gen, s.dtype);
+  return std::make_shared<DifferentialAttention>(
+      DifferentialAttentionOptions().with_d(s.d).with_heads(c.heads).with_layer(s.layer), gen, s.dtype);
 }
 
 Tensor forward_diff(Module& m, const Tensor& x, const Symbols&, const AttentionMask& mask, KVCache*) {
-  return static_cast<DifferentialAttention&>(m).forward(x, x, mask);
+  return static_cast<DifferentialAttention&>(m).forward(x, mask);
 }
 
 AttentionMaps maps_diff(const Module& m) {

@@ -18,10 +18,21 @@
 
 namespace dl {
 
+// Every size set by name (no positional {...}), e.g.
+// DifferentialAttentionOptions().with_d(64).with_heads(2).with_layer(1).
+struct DifferentialAttentionOptions {
+  explicit DifferentialAttentionOptions() = default;
+  int64_t d = 0;      // width
+  int64_t heads = 0;  // H, each with two halves of dh = d / (2 H)
+  int64_t layer = 0;  // depth from 0, for lam_init
+  DifferentialAttentionOptions& with_d(int64_t v) { d = v; return *this; }
+  DifferentialAttentionOptions& with_heads(int64_t v) { heads = v; return *this; }
+  DifferentialAttentionOptions& with_layer(int64_t v) { layer = v; return *this; }
+};
+
 class DifferentialAttention : public Module {
  public:
-  DifferentialAttention(int64_t d, int64_t heads, int64_t layer, Generator& gen,
-                        DType dtype = DType::F32);
+  DifferentialAttention(const DifferentialAttentionOptions& options, Generator& gen, DType dtype = DType::F32);
 
   // x (B, T, d), y (B, S, d) -> (B, T, d)
   Tensor forward(const Tensor& x, const Tensor& y, const AttentionMask& mask = AttentionMask());

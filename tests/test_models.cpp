@@ -385,7 +385,7 @@ TEST_CASE("decoding rejects bad calls", "[models][decode][errors]") {
   Seq2Seq model(tiny_seq2seq(standard_attention(), true, true, PositionKind::Sinusoidal), gen);
   const Tensor src = random_tokens({2, 3}, 2, 6, gen);
   REQUIRE_THROWS_WITH(model.greedy_decode(src, 1, 7), Catch::Contains("greedy_decode") && Catch::Contains("max_len = 6"));
-  DecoderBlock block(tiny_block(dual_attention(1, 1)), 0, std::make_shared<PositionalSymbols>(4, 8, gen), gen);
+  DecoderBlock block(tiny_block(dual_attention(1, 1)), 0, std::make_shared<PositionalSymbols>(PositionalSymbolsOptions().with_d(8).with_max_len(4), gen), gen);
   KVCache cache;
   REQUIRE_THROWS_WITH(block.forward(randn({2, 1, 8}, gen), randn({2, 3, 8}, gen), {}, &cache),
                       Catch::Contains("SelfAttention") && Catch::Contains("no key/value cache") &&
