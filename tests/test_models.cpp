@@ -207,6 +207,24 @@ TEST_CASE("the registry of attention kinds: each entry's preset validates, build
                                            Catch::Contains("8 / 8"));
 }
 
+TEST_CASE("every model builds its parameters in the dtype it is given", "[models]") {
+  Generator gen(6);
+  auto all_f64 = [](const Module& m) {
+    for (const auto& [name, p] : m.named_parameters()) {
+      INFO(name);
+      REQUIRE(p.dtype() == DType::F64);
+    }
+  };
+  const Classifier classifier(tiny_classifier(dual_attention(1, 1, SymbolKind::Symbolic), Pooling::Mean, true), gen,
+                              DType::F64);
+  all_f64(classifier);
+  const Seq2Seq seq2seq(tiny_seq2seq(diff_attention(), false, true, PositionKind::Learned), gen, DType::F64);
+  all_f64(seq2seq);
+  const CausalLM lm(tiny_lm(gpam_attention(true)), gen, DType::F64);
+  all_f64(lm);
+  REQUIRE(CausalLM(tiny_lm(standard_attention()), gen).head->weight.dtype() == DType::F32);  // the default
+}
+
 TEST_CASE("bench LM configs build bench.md's model", "[models]") {
   const LMConfig dat = bench_lm_config("dat", "M");
   REQUIRE((dat.vocab == 64 && dat.max_len == 64 && dat.layers == 4 && dat.block.d == 128 && dat.block.d_ff == 512));
