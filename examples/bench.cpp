@@ -1,4 +1,4 @@
-// The training-step benchmark of docs/bench.md: one causal LM (transformer, dat or gpam) at size
+// The training-step benchmark of docs/bench.md: one causal LM (transformer, dat, gpam or diff) at size
 // S, M or L; one step = zero grads, forward, loss, backward, AdamW step. It prints one line per
 // run, after a line naming the CPU and its vector ISA (examples/common/cpu_info.h),
 //
@@ -40,6 +40,7 @@
 #include "autograd/parallel.h"
 #include "autograd/profile.h"
 #include "models/lm.h"
+#include "models/registry.h"
 #include "nn/optim.h"
 #include "ops/blas.h"
 
@@ -224,7 +225,7 @@ void run_all(const Options& o) {
     std::printf("# sgemm 2048^3 with dl::gemm: threads=%d gflops=%.1f\n", t, peaks[t]);
   }
   const std::vector<std::string> models =
-      o.model == "all" ? std::vector<std::string>{"transformer", "dat", "gpam"} : std::vector<std::string>{o.model};
+      o.model == "all" ? model_names() : std::vector<std::string>{o.model};
   const std::vector<std::string> configs =
       o.config == "all" ? std::vector<std::string>{"S", "M", "L"} : std::vector<std::string>{o.config};
   for (const std::string& c : configs)
@@ -252,8 +253,10 @@ void run_all(const Options& o) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app("The training-step benchmark of docs/bench.md");
-  app.add_option("--model", o.model, "transformer | dat | gpam | all")
-      ->check(CLI::IsMember({"transformer", "dat", "gpam", "all"}))
+  std::vector<std::string> models = model_names();
+  models.push_back("all");
+  app.add_option("--model", o.model, "a model of models/registry.h (transformer, dat, gpam, diff) or all")
+      ->check(CLI::IsMember(models))
       ->capture_default_str();
   app.add_option("--config", o.config, "S | M | L | XL | XXL | all (S, M and L)")
       ->check(CLI::IsMember({"S", "M", "L", "XL", "XXL", "all"}))

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   add_run_flags(app, spec, {"same", "between", "occurs", "xoccurs", "match_pattern"});
   for (const char* flag : {"--model", "--load", "--eval-only", "--resume"}) app.remove_option(app.get_option(flag));
   app.add_option("--models", models, "model kinds")->delimiter(',')->capture_default_str()
-      ->check(CLI::IsMember({"transformer", "dat", "gpam"}));
+      ->check(CLI::IsMember(dl::model_names()));
   dl::cli::parse_or_exit(app, spec.common, argc, argv);
   return guarded([&] {
     if (app.count("--out") == 0 && !spec.overwrite) {

@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   app.add_option("--sizes", sweep.train_sizes, "training sizes")->delimiter(',')->capture_default_str()
       ->check(dl::cli::Positive);
   app.add_option("--models", sweep.models, "model kinds")->delimiter(',')->capture_default_str()
-      ->check(CLI::IsMember({"transformer", "dat", "gpam"}));
+      ->check(CLI::IsMember(dl::model_names()));
   app.add_option("--seeds", sweep.seeds, "seeds")->delimiter(',')->capture_default_str();
   app.add_flag("--resume", sweep.resume, "reuse finished runs (their summary.json) instead of training again");
   dl::cli::parse_or_exit(app, sweep.base.common, argc, argv);

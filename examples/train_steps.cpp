@@ -72,9 +72,9 @@ int main(int argc, char** argv) {
   int steps = 100;
   std::string attention = "transformer", checkpoint;
   app.add_option("--steps", steps, "training steps")->capture_default_str()->check(cli::Positive);
-  app.add_option("--attention", attention, "transformer, dat or gpam")
+  app.add_option("--model,--attention", attention, "model kind (models/registry.h)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"transformer", "dat", "gpam"}));
+      ->check(CLI::IsMember(model_names()));
   app.add_option("--checkpoint", checkpoint, "save and reload a checkpoint at this path at the end")
       ->check(cli::InExistingFolder);
   app.add_option("--seed", flags.seed, "random seed")->capture_default_str();

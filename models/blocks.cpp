@@ -5,57 +5,21 @@
 namespace dl {
 
 std::shared_ptr<SymbolSource> make_symbol_source(const AttentionConfig& a, int64_t max_len, int64_t d,
-                                                 Generator& gen) {
-  if (a.kind != AttentionKind::Dual || a.n_ra == 0) return nullptr;
-  switch (a.symbols) {
-    case SymbolKind::Positional: return std::make_shared<PositionalSymbols>(max_len, d, gen);
-    case SymbolKind::Relative: return std::make_shared<PositionRelativeSymbols>(a.max_offset, d, gen);
-    case SymbolKind::Symbolic: return std::make_shared<SymbolicAttention>(d, a.n_symbols, a.symbol_heads, gen);
-  }
-  return nullptr;
+                                                 Generator& gen, DType dtype) {
+  return attention_kind(a.kind).symbols(a, max_len, {d, 0, dtype}, gen);
 }
 
-SelfAttention::SelfAttention(const AttentionConfig& a, int64_t d, std::shared_ptr<SymbolSource> symbols,
-                             Generator& gen)
-    : symbols_(std::move(symbols)) {
-  a.validate(d);
-  switch (a.kind) {
-    case AttentionKind::Standard:
-      module_ = mha_ = std::make_shared<MultiHeadAttention>(d, a.heads, gen);
-      break;
-    case AttentionKind::Dual: {
-      RelationalAttentionOptions o;
-      o.n_relations = a.n_relations;
-      o.rel_dim = a.rel_dim;
-      o.symmetric = a.symmetric;
-      DL_CHECK(a.n_ra == 0 || symbols_, "SelfAttention", "relational heads need a symbol source");
-      module_ = dual_ = std::make_shared<DualAttention>(d, a.n_sa, a.n_ra, gen, o);
-      break;
-    }
-    case AttentionKind::GPAM:
-      module_ = gpam_ = std::make_shared<GPAMAttention>(d, a.heads, gen, GPAMOptions{a.lam, a.lam_trainable, a.lam_max});
-      break;
-  }
+SelfAttention::SelfAttention(const AttentionConfig& a, const AttentionSite& site,
+                             std::shared_ptr<SymbolSource> symbols, Generator& gen)
+    : entry_(&attention_kind(a.kind)), symbols_(std::move(symbols)) {
+  a.validate(site.d);
+  module_ = entry_->build(a, site, gen);
 }
 
 Tensor SelfAttention::forward(const Tensor& x, const AttentionMask& mask, KVCache* cache) const {
   DL_CHECK(!cache || supports_cache(), "SelfAttention",
-           "dual attention keeps no key/value cache (input " + x.str() + ")");
-  if (mha_) return mha_->forward(x, x, mask, cache);
-  if (gpam_) return gpam_->forward(x, x, mask, cache);
-  return dual_->forward(x, symbols_ ? symbols_->forward(x) : Symbols{}, mask);
-}
-
-AttentionMaps SelfAttention::maps() const {
-  if (mha_) return {mha_->last_attention(), {}, {}};
-  if (gpam_) return {gpam_->last_attention(), {}, {}};
-  AttentionMaps m;
-  if (dual_->sa) m.attention = dual_->sa->last_attention();
-  if (dual_->ra) {
-    m.relational = dual_->ra->last_attention();
-    m.relations = dual_->ra->last_relations();
-  }
-  return m;
+           std::string(entry_->kind) + " attention keeps no key/value cache (input " + x.str() + ")");
+  return entry_->forward(*module_, x, symbols_ ? symbols_->forward(x) : Symbols{}, mask, cache);
 }
 
 namespace {
@@ -69,12 +33,13 @@ Tensor residual(const Tensor& x, bool pre_norm, const LayerNorm& norm, Dropout& 
 
 }  // namespace
 
-EncoderBlock::EncoderBlock(const BlockConfig& c, std::shared_ptr<SymbolSource> symbols, Generator& gen)
-    : pre_norm(c.pre_norm), self_attn(validated(c).attention, c.d, std::move(symbols), gen) {
-  norm1 = register_module("norm1", std::make_shared<LayerNorm>(c.d));
+EncoderBlock::EncoderBlock(const BlockConfig& c, int64_t layer, std::shared_ptr<SymbolSource> symbols,
+                           Generator& gen, DType dtype)
+    : pre_norm(c.pre_norm), self_attn(validated(c).attention, {c.d, layer, dtype}, std::move(symbols), gen) {
+  norm1 = register_module("norm1", std::make_shared<LayerNorm>(c.d, 1e-5, dtype));
   register_module("self_attn", self_attn.module());
-  norm2 = register_module("norm2", std::make_shared<LayerNorm>(c.d));
-  ffn = register_module("ffn", std::make_shared<FeedForward>(c.d, c.d_ff, c.ffn, gen));
+  norm2 = register_module("norm2", std::make_shared<LayerNorm>(c.d, 1e-5, dtype));
+  ffn = register_module("ffn", std::make_shared<FeedForward>(c.d, c.d_ff, c.ffn, gen, true, dtype));
   dropout = register_module("dropout", std::make_shared<Dropout>(c.dropout, gen.next_u64()));
 }
 
@@ -84,10 +49,10 @@ Tensor EncoderBlock::forward(const Tensor& x, const AttentionMask& mask) {
 }
 
 EncoderStack::EncoderStack(const BlockConfig& c, int64_t layers, std::shared_ptr<SymbolSource> symbols,
-                           Generator& gen) {
+                           Generator& gen, DType dtype) {
   blocks = register_module("blocks", std::make_shared<ModuleList<EncoderBlock>>());
-  for (int64_t l = 0; l < layers; ++l) blocks->push_back(std::make_shared<EncoderBlock>(c, symbols, gen));
-  if (c.pre_norm) norm = register_module("norm", std::make_shared<LayerNorm>(c.d));
+  for (int64_t l = 0; l < layers; ++l) blocks->push_back(std::make_shared<EncoderBlock>(c, l, symbols, gen, dtype));
+  if (c.pre_norm) norm = register_module("norm", std::make_shared<LayerNorm>(c.d, 1e-5, dtype));
 }
 
 Tensor EncoderStack::forward(const Tensor& x_in, const AttentionMask& mask) {
@@ -96,14 +61,16 @@ Tensor EncoderStack::forward(const Tensor& x_in, const AttentionMask& mask) {
   return norm ? norm->forward(x) : x;
 }
 
-DecoderBlock::DecoderBlock(const BlockConfig& c, std::shared_ptr<SymbolSource> symbols, Generator& gen)
-    : pre_norm(c.pre_norm), self_attn(validated(c).attention, c.d, std::move(symbols), gen) {
-  norm1 = register_module("norm1", std::make_shared<LayerNorm>(c.d));
+DecoderBlock::DecoderBlock(const BlockConfig& c, int64_t layer, std::shared_ptr<SymbolSource> symbols,
+                           Generator& gen, DType dtype)
+    : pre_norm(c.pre_norm), self_attn(validated(c).attention, {c.d, layer, dtype}, std::move(symbols), gen) {
+  norm1 = register_module("norm1", std::make_shared<LayerNorm>(c.d, 1e-5, dtype));
   register_module("self_attn", self_attn.module());
-  norm2 = register_module("norm2", std::make_shared<LayerNorm>(c.d));
-  cross_attn = register_module("cross_attn", std::make_shared<MultiHeadAttention>(c.d, c.attention.total_heads(), gen));
-  norm3 = register_module("norm3", std::make_shared<LayerNorm>(c.d));
-  ffn = register_module("ffn", std::make_shared<FeedForward>(c.d, c.d_ff, c.ffn, gen));
+  norm2 = register_module("norm2", std::make_shared<LayerNorm>(c.d, 1e-5, dtype));
+  cross_attn = register_module("cross_attn",
+                               std::make_shared<MultiHeadAttention>(c.d, c.attention.total_heads(), gen, dtype));
+  norm3 = register_module("norm3", std::make_shared<LayerNorm>(c.d, 1e-5, dtype));
+  ffn = register_module("ffn", std::make_shared<FeedForward>(c.d, c.d_ff, c.ffn, gen, true, dtype));
   dropout = register_module("dropout", std::make_shared<Dropout>(c.dropout, gen.next_u64()));
 }
 

@@ -6,12 +6,13 @@
 //                 them:  x = x + drop(CA(LN2 x, memory))  or  x = LN2(x + drop(CA(x, memory))),
 //                 and the FFN's norm is LN3.
 //
-// SA is the configured self-attention (AttentionConfig): standard MultiHeadAttention,
-// DualAttention with the model's symbol source (one source shared by every layer, each layer
-// computing its symbols from its own attention input, LN1 x in pre-norm blocks, as the DAT
-// package's DualAttention does), or daGPAM's GPAMAttention. CA is always standard multi-head
-// attention, with as many heads. A decoder-only LM is a stack of EncoderBlocks run with a
-// causal mask.
+// SA is the configured self-attention, whichever kind of the registry (models/registry.h) the
+// AttentionConfig names: standard MultiHeadAttention, DualAttention with the model's symbol source
+// (one source shared by every layer, each layer computing its symbols from its own attention
+// input, LN1 x in pre-norm blocks, as the DAT package's DualAttention does), daGPAM's
+// GPAMAttention or DifferentialAttention (its lam_init set by the block's depth). CA is always
+// standard multi-head attention, with as many heads. A decoder-only LM is a stack of
+// EncoderBlocks run with a causal mask.
 //
 // Parameter names: norm1, self_attn, norm2, ffn (encoder); norm1, self_attn, norm2, cross_attn,
 // norm3, ffn (decoder); blocks.<l>.*, norm (EncoderStack). Under self_attn, the chosen module's
@@ -19,52 +20,46 @@
 #pragma once
 #include <memory>
 #include "models/config.h"
+#include "models/registry.h"
 #include "nn/attention.h"
-#include "nn/dual_attention.h"
+#include "nn/containers.h"
 #include "nn/feedforward.h"
-#include "nn/gpam_attention.h"
 #include "nn/layers.h"
 #include "nn/symbols.h"
 
 namespace dl {
 
 // The symbol source of a model whose blocks use `attention` (inputs up to max_len positions, width
-// d); null when no block has relational heads.
+// d); null when the kind needs none (every kind but dual attention with relational heads).
 std::shared_ptr<SymbolSource> make_symbol_source(const AttentionConfig& attention, int64_t max_len, int64_t d,
-                                                 Generator& gen);
+                                                 Generator& gen, DType dtype = DType::F32);
 
-// What one self-attention saw in its last forward, detached, for heatmaps. Undefined where the
-// kind has no such tensor.
-struct AttentionMaps {
-  Tensor attention;   // (B, H, T, S): softmax P (standard; dual's sensory heads) or daGPAM's A
-  Tensor relational;  // dual: the relational heads' alpha (B, n_ra, T, T)
-  Tensor relations;   // dual: r (B, T, T, d_r)
-};
-
-// The self-attention of a block, of the configured kind. Not a Module itself: the block
-// registers module() as its child "self_attn", so the chosen module's names sit right under it.
+// The self-attention of a block, of the configured kind, built and run by its registry entry. Not
+// a Module itself: the block registers module() as its child "self_attn", so the chosen module's
+// names sit right under it.
 class SelfAttention {
  public:
-  SelfAttention(const AttentionConfig& config, int64_t d, std::shared_ptr<SymbolSource> symbols, Generator& gen);
+  SelfAttention(const AttentionConfig& config, const AttentionSite& site, std::shared_ptr<SymbolSource> symbols,
+                Generator& gen);
 
   const std::shared_ptr<Module>& module() const { return module_; }
-  // x (B, T, d) -> (B, T, d). A KVCache (decoding with x = the new positions only) works with
-  // standard and daGPAM attention; the dual attention module has none.
+  // x (B, T, d) -> (B, T, d). A KVCache (decoding with x = the new positions only) works with the
+  // kinds whose entry keeps_cache (standard and daGPAM attention).
   Tensor forward(const Tensor& x, const AttentionMask& mask, KVCache* cache = nullptr) const;
-  bool supports_cache() const { return dual_ == nullptr; }
-  AttentionMaps maps() const;
+  bool supports_cache() const { return entry_->keeps_cache; }
+  AttentionMaps maps() const { return entry_->maps(*module_); }
 
  private:
-  std::shared_ptr<MultiHeadAttention> mha_;  // exactly one of these three is set
-  std::shared_ptr<DualAttention> dual_;
-  std::shared_ptr<GPAMAttention> gpam_;
-  std::shared_ptr<SymbolSource> symbols_;    // owned by the model, shared by its blocks
+  const AttentionKindEntry* entry_;
+  std::shared_ptr<SymbolSource> symbols_;  // owned by the model, shared by its blocks
   std::shared_ptr<Module> module_;
 };
 
 class EncoderBlock : public Module {
  public:
-  EncoderBlock(const BlockConfig& config, std::shared_ptr<SymbolSource> symbols, Generator& gen);
+  // layer: the block's depth in its stack, from 0
+  EncoderBlock(const BlockConfig& config, int64_t layer, std::shared_ptr<SymbolSource> symbols, Generator& gen,
+               DType dtype = DType::F32);
   // x (B, T, d) -> (B, T, d); mask: the source's key padding, or causal in a decoder-only stack
   Tensor forward(const Tensor& x, const AttentionMask& mask = {});
   AttentionMaps attention_maps() const { return self_attn.maps(); }
@@ -81,7 +76,8 @@ class EncoderBlock : public Module {
 // Parameter names: blocks.<l>.*, norm.
 class EncoderStack : public Module {
  public:
-  EncoderStack(const BlockConfig& config, int64_t layers, std::shared_ptr<SymbolSource> symbols, Generator& gen);
+  EncoderStack(const BlockConfig& config, int64_t layers, std::shared_ptr<SymbolSource> symbols, Generator& gen,
+               DType dtype = DType::F32);
   Tensor forward(const Tensor& x, const AttentionMask& mask = {});  // (B, T, d) -> (B, T, d)
   AttentionMaps attention_maps(size_t layer) const { return (*blocks)[layer].attention_maps(); }
 
@@ -91,7 +87,8 @@ class EncoderStack : public Module {
 
 class DecoderBlock : public Module {
  public:
-  DecoderBlock(const BlockConfig& config, std::shared_ptr<SymbolSource> symbols, Generator& gen);
+  DecoderBlock(const BlockConfig& config, int64_t layer, std::shared_ptr<SymbolSource> symbols, Generator& gen,
+               DType dtype = DType::F32);
   // x (B, T, d) attends causally to itself and to memory (B, S, d), the encoder output, whose
   // padded positions memory_padding (bool (B, S), or undefined) marks. With a cache, x holds only
   // the positions after the cached ones.

@@ -19,7 +19,7 @@ namespace dl {
 class Classifier : public Module {
  public:
   using Config = ClassifierConfig;
-  Classifier(const ClassifierConfig& config, Generator& gen);
+  Classifier(const ClassifierConfig& config, Generator& gen, DType dtype = DType::F32);  // dtype of the parameters
 
   Tensor forward(const Tensor& x);  // (B, N, in_features) float, N <= max_len -> logits (B, n_classes)
 

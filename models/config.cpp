@@ -1,5 +1,7 @@
 #include "models/config.h"
 
+#include "models/registry.h"
+
 #include <initializer_list>
 #include <set>
 #include <type_traits>
@@ -19,11 +21,6 @@ template <class E> struct EnumNames {
   std::vector<std::pair<E, const char*>> names;
 };
 
-const EnumNames<AttentionKind>& enum_names(AttentionKind) {
-  static const EnumNames<AttentionKind> t{
-      "attention kind", {{AttentionKind::Standard, "standard"}, {AttentionKind::Dual, "dual"}, {AttentionKind::GPAM, "gpam"}}};
-  return t;
-}
 const EnumNames<SymbolKind>& enum_names(SymbolKind) {
   static const EnumNames<SymbolKind> t{
       "symbol kind", {{SymbolKind::Positional, "positional"}, {SymbolKind::Relative, "relative"}, {SymbolKind::Symbolic, "symbolic"}}};
@@ -66,7 +63,7 @@ template <class C> json config_to_json(const C& c);
 
 template <class T> json value_to_json(const T& v) {
   if constexpr (std::is_enum_v<T>) return enum_name(v);
-  else if constexpr (std::is_class_v<T>) return config_to_json(v);
+  else if constexpr (std::is_class_v<T> && !std::is_same_v<T, std::string>) return config_to_json(v);
   else return v;
 }
 
@@ -78,6 +75,16 @@ template <class C> json config_to_json(const C& c) {
 
 template <class C> void config_from_json(const json& j, C& c, const std::string& op, const std::string& path);
 
+// The names a config holds as strings, checked once it is read: only AttentionConfig has one.
+template <class C> void check_names(const C&, const std::string&, const std::string&) {}
+void check_names(const AttentionConfig& c, const std::string& op, const std::string& path) {
+  try {
+    attention_kind(c.kind);
+  } catch (const Error& e) {
+    throw Error(op + ": field '" + path + "kind': " + e.what());
+  }
+}
+
 // path names the field ("block.attention.kind") in every message.
 template <class T> void value_from_json(const json& j, T& v, const std::string& op, const std::string& path) {
   auto expect = [&](bool ok, const char* what) {
@@ -86,6 +93,9 @@ template <class T> void value_from_json(const json& j, T& v, const std::string& 
   if constexpr (std::is_enum_v<T>) {
     expect(j.is_string(), "a string");
     v = parse_enum<T>(j.get<std::string>(), op + ": field '" + path + "'");
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    expect(j.is_string(), "a string");
+    v = j.get<std::string>();
   } else if constexpr (std::is_class_v<T>) {
     config_from_json(j, v, op, path + ".");
   } else if constexpr (std::is_same_v<T, bool>) {
@@ -110,12 +120,13 @@ template <class C> void config_from_json(const json& j, C& c, const std::string&
   });
   for (const auto& item : j.items())
     DL_CHECK(known.count(item.key()), op, "unknown field '" + path + item.key() + "'");
+  check_names(c, op, path);
 }
 
 template <class C> void config_lines(const C& c, const std::string& prefix, std::string& out) {
   C::fields(c, [&](const char* key, const auto& v) {
     using T = std::decay_t<decltype(v)>;
-    if constexpr (std::is_class_v<T>) {
+    if constexpr (std::is_class_v<T> && !std::is_same_v<T, std::string>) {
       config_lines(v, prefix + key + ".", out);
     } else {
       const json j = value_to_json(v);
@@ -130,60 +141,23 @@ template <class C> std::string config_str(const C& c) {
   return out;
 }
 
+}  // namespace
+
 // Each (name, value) must be positive.
 void require_positive(const char* op, std::initializer_list<std::pair<const char*, int64_t>> sizes) {
   for (const auto& [name, value] : sizes)
     DL_CHECK(value > 0, op, std::string(name) + " must be positive, got " + std::to_string(value));
 }
 
-}  // namespace
+int64_t AttentionConfig::total_heads() const { return attention_kind(kind).total_heads(*this); }
 
-AttentionKind parse_attention_kind(const std::string& name) {
-  return parse_enum<AttentionKind>(name, "parse_attention_kind");
-}
-
-void AttentionConfig::validate(int64_t d) const {
-  const char* op = "AttentionConfig";
-  if (kind == AttentionKind::Dual) {
-    DL_CHECK(n_sa >= 0 && n_ra >= 0 && n_sa <= d && n_ra <= d && n_sa + n_ra > 0, op,
-             "dual attention needs 0 <= n_sa, n_ra <= d and n_sa + n_ra > 0, got n_sa " + std::to_string(n_sa) +
-                 ", n_ra " + std::to_string(n_ra));
-    DL_CHECK(n_relations >= 0 && rel_dim >= 0, op,
-             "n_relations and rel_dim must not be negative (0 means the default), got " +
-                 std::to_string(n_relations) + ", " + std::to_string(rel_dim));
-    if (symbols == SymbolKind::Relative)
-      DL_CHECK(max_offset >= 0, op, "max_offset must not be negative, got " + std::to_string(max_offset));
-    if (symbols == SymbolKind::Symbolic) {
-      require_positive(op, {{"n_symbols", n_symbols}, {"symbol_heads", symbol_heads}});
-      DL_CHECK(d % symbol_heads == 0, op,
-               std::to_string(symbol_heads) + " symbol_heads do not divide d = " + std::to_string(d));
-    }
-  } else {
-    require_positive(op, {{"heads", heads}});
-  }
-  if (kind == AttentionKind::GPAM && lam_trainable)
-    DL_CHECK(0 < lam && lam < lam_max, op,
-             "a trainable lam must start inside (0, lam_max), got lam " + std::to_string(lam) + ", lam_max " +
-                 std::to_string(lam_max));
-  DL_CHECK(d % total_heads() == 0, op,
-           std::to_string(total_heads()) + " heads" + (kind == AttentionKind::Dual ? " (n_sa + n_ra)" : "") +
-               " do not divide d = " + std::to_string(d));
-}
+void AttentionConfig::validate(int64_t d) const { attention_kind(kind).validate(*this, d); }
 
 AttentionConfig bench_attention(const std::string& model, int64_t heads) {
-  AttentionConfig a;
-  a.heads = heads;
-  if (model == "transformer") return a;
-  if (model == "gpam") {
-    a.kind = AttentionKind::GPAM;
-    return a;
-  }
-  DL_CHECK(model == "dat", "bench_attention", "unknown model '" + model + "' (expected transformer, dat or gpam)");
-  DL_CHECK(heads >= 2 && heads % 2 == 0, "bench_attention", "dat needs an even head count, got " + std::to_string(heads));
-  a.kind = AttentionKind::Dual;
-  a.n_sa = a.n_ra = a.n_relations = heads / 2;
-  a.symmetric = true;
-  a.symbols = SymbolKind::Positional;
+  const AttentionConfig a = model_attention(model, {heads, heads / 2, heads / 2});
+  DL_CHECK(a.total_heads() == heads, "bench_attention",
+           "model '" + model + "' splits its heads in halves (n_sa = n_ra = h/2) and needs an even head count, got " +
+               std::to_string(heads));
   return a;
 }
 

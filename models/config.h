@@ -8,24 +8,24 @@
 // the config and the values; every model constructor calls it.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <nlohmann/json.hpp>
 #include "nn/feedforward.h"
 
 namespace dl {
 
-enum class AttentionKind { Standard, Dual, GPAM };  // "standard", "dual", "gpam"
 enum class SymbolKind { Positional, Relative, Symbolic };  // nn/symbols.h
 enum class PositionKind { Sinusoidal, Learned };
 enum class Pooling { Mean, First };
 
-// "standard" | "dual" | "gpam"; anything else throws, listing the choices.
-AttentionKind parse_attention_kind(const std::string& name);
-
-// The self-attention of every block of a model.
+// The self-attention of every block of a model. kind names an entry of the registry of
+// attention kinds (models/registry.h), which validates the config and builds its module; the
+// other fields are the sizes and options of every kind, each used by the kinds named beside it.
 struct AttentionConfig {
-  AttentionKind kind = AttentionKind::Standard;
-  int64_t heads = 2;            // standard and gpam: H
+  std::string kind = "standard";  // "standard" | "dual" | "gpam" | "diff" (models/registry.h)
+  int64_t heads = 2;            // standard, gpam and diff: H
   int64_t n_sa = 1, n_ra = 1;   // dual: sensory and relational heads, dh = d / (n_sa + n_ra)
   int64_t n_relations = 0;      // dual: d_r; 0 means n_ra
   int64_t rel_dim = 0;          // dual: dp; 0 means dh
@@ -38,8 +38,8 @@ struct AttentionConfig {
   bool lam_trainable = false;   // gpam: lam_h = lam_max sigmoid(theta_h)
   double lam_max = 1.0;
 
-  int64_t total_heads() const { return kind == AttentionKind::Dual ? n_sa + n_ra : heads; }
-  void validate(int64_t d) const;
+  int64_t total_heads() const;     // as the kind counts them (dual: n_sa + n_ra)
+  void validate(int64_t d) const;  // the kind's checks; an unknown kind throws, listing the kinds
 
   template <class C, class F> static void fields(C& c, F&& f) {
     f("kind", c.kind); f("heads", c.heads); f("n_sa", c.n_sa); f("n_ra", c.n_ra);
@@ -50,9 +50,10 @@ struct AttentionConfig {
   }
 };
 
-// The attention of docs/bench.md by model name: "transformer" (h standard heads), "dat" (h/2 sensory
-// + h/2 relational, d_r = h/2, dp = dh, symmetric, positional symbols) or "gpam" (h heads, fixed
-// lam 0.2). The same dual set-up is docs/tasks.md's DAT with (n_sa, n_ra) = (h/2, h/2).
+// The attention of docs/bench.md by model name (models/registry.h's model_attention with h heads,
+// split n_sa = n_ra = h/2 for "dat"): "transformer" (h standard heads), "dat" (h/2 sensory + h/2
+// relational, d_r = h/2, dp = dh, symmetric, positional symbols), "gpam" (h heads, fixed lam 0.2)
+// or "diff" (h differential heads). A model that cannot have h heads throws.
 AttentionConfig bench_attention(const std::string& model, int64_t heads);
 
 // What every block of a stack shares.
@@ -107,7 +108,7 @@ struct LMConfig {
   }
 };
 
-// docs/bench.md's model `model` (transformer | dat | gpam) at size `size` (S | M | L).
+// docs/bench.md's model `model` (transformer | dat | gpam | diff) at size `size` (S | M | L).
 LMConfig bench_lm_config(const std::string& model, const std::string& size);
 
 // Classifier over a set or sequence of object tokens (models/classifier.h); the defaults are
@@ -130,6 +131,10 @@ struct ClassifierConfig {
     f("layers", c.layers); f("pooling", c.pooling); f("mlp_hidden", c.mlp_hidden); f("block", c.block);
   }
 };
+
+// Throws a dl::Error from op unless each (name, value) is positive: the configs' and the attention
+// kinds' (models/registry.cpp) size checks.
+void require_positive(const char* op, std::initializer_list<std::pair<const char*, int64_t>> sizes);
 
 // c itself, after c.validate(): lets a constructor validate its config in its initializer list.
 template <class C> const C& validated(const C& c) {

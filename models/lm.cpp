@@ -4,14 +4,14 @@
 
 namespace dl {
 
-CausalLM::CausalLM(const LMConfig& c, Generator& gen) : config(validated(c)) {
+CausalLM::CausalLM(const LMConfig& c, Generator& gen, DType dtype) : config(validated(c)) {
   const int64_t d = c.block.d;
-  embed = register_module("embed", std::make_shared<Embedding>(c.vocab, d, gen));
-  pos = register_module("pos", std::make_shared<LearnedPositionalEncoding>(c.max_len, d, gen));
-  symbols = make_symbol_source(c.block.attention, c.max_len, d, gen);
+  embed = register_module("embed", std::make_shared<Embedding>(c.vocab, d, gen, dtype));
+  pos = register_module("pos", std::make_shared<LearnedPositionalEncoding>(c.max_len, d, gen, dtype));
+  symbols = make_symbol_source(c.block.attention, c.max_len, d, gen, dtype);
   if (symbols) register_module("symbols", symbols);
-  stack = register_module("stack", std::make_shared<EncoderStack>(c.block, c.layers, symbols, gen));
-  head = register_module("head", std::make_shared<Linear>(d, c.vocab, gen));
+  stack = register_module("stack", std::make_shared<EncoderStack>(c.block, c.layers, symbols, gen, dtype));
+  head = register_module("head", std::make_shared<Linear>(d, c.vocab, gen, true, dtype));
   dropout = register_module("dropout", std::make_shared<Dropout>(c.block.dropout, gen.next_u64()));
 }
 

@@ -8,7 +8,8 @@
 // (A decoder-only block has no cross-attention: it is an encoder block with a causal mask, and
 // the L blocks with LN_f are an EncoderStack.)
 // The attention of every block is config.block.attention: standard (docs/bench.md's transformer),
-// dual (dat; its positional symbols shared by every layer) or daGPAM (gpam).
+// dual (dat; its positional symbols shared by every layer), daGPAM (gpam) or differential (diff):
+// any kind of models/registry.h.
 // Parameter names: embed, pos, symbols (dual only), stack.blocks.<l>.*, stack.norm, head.
 #pragma once
 #include <memory>
@@ -20,7 +21,7 @@ namespace dl {
 class CausalLM : public Module {
  public:
   using Config = LMConfig;
-  CausalLM(const LMConfig& config, Generator& gen);
+  CausalLM(const LMConfig& config, Generator& gen, DType dtype = DType::F32);  // dtype of the parameters
 
   Tensor forward(const Tensor& tokens);  // (B, T) int32, T <= max_len -> logits (B, T, V)
   // Mean cross-entropy over all B T positions; targets (B, T) int32 holds the token that follows

@@ -4,11 +4,12 @@
 
 namespace dl {
 
-Positions::Positions(PositionKind kind, int64_t max_len, int64_t d, Generator& gen) : max_len_(max_len) {
+Positions::Positions(PositionKind kind, int64_t max_len, int64_t d, Generator& gen, DType dtype)
+    : max_len_(max_len) {
   if (kind == PositionKind::Sinusoidal)
     module_ = sinusoidal_ = std::make_shared<SinusoidalPositionalEncoding>(max_len, d);
   else
-    module_ = learned_ = std::make_shared<LearnedPositionalEncoding>(max_len, d, gen);
+    module_ = learned_ = std::make_shared<LearnedPositionalEncoding>(max_len, d, gen, dtype);
 }
 
 Tensor Positions::forward(const Tensor& x, int64_t offset) const {
@@ -69,23 +70,23 @@ Decoded greedy_loop(int64_t B, int32_t start, int64_t steps, Step&& step) {
 
 }  // namespace
 
-Seq2Seq::Seq2Seq(const Seq2SeqConfig& c, Generator& gen)
+Seq2Seq::Seq2Seq(const Seq2SeqConfig& c, Generator& gen, DType dtype)
     : config(validated(c)),
-      src_pos(c.positions, c.max_len, c.block.d, gen),
-      tgt_pos(c.positions, c.max_len, c.block.d, gen) {
+      src_pos(c.positions, c.max_len, c.block.d, gen, dtype),
+      tgt_pos(c.positions, c.max_len, c.block.d, gen, dtype) {
   const int64_t d = c.block.d;
-  if (c.src_vocab > 0) src_tokens = register_module("src_tokens", std::make_shared<Embedding>(c.src_vocab, d, gen));
-  else src_features = register_module("src_features", std::make_shared<Linear>(c.src_features, d, gen));
-  tgt_tokens = register_module("tgt_tokens", std::make_shared<Embedding>(c.tgt_vocab, d, gen));
+  if (c.src_vocab > 0) src_tokens = register_module("src_tokens", std::make_shared<Embedding>(c.src_vocab, d, gen, dtype));
+  else src_features = register_module("src_features", std::make_shared<Linear>(c.src_features, d, gen, true, dtype));
+  tgt_tokens = register_module("tgt_tokens", std::make_shared<Embedding>(c.tgt_vocab, d, gen, dtype));
   register_module("src_pos", src_pos.module());
   register_module("tgt_pos", tgt_pos.module());
-  symbols = make_symbol_source(c.block.attention, c.max_len, d, gen);
+  symbols = make_symbol_source(c.block.attention, c.max_len, d, gen, dtype);
   if (symbols) register_module("symbols", symbols);
-  encoder = register_module("encoder", std::make_shared<EncoderStack>(c.block, c.encoder_layers, symbols, gen));
+  encoder = register_module("encoder", std::make_shared<EncoderStack>(c.block, c.encoder_layers, symbols, gen, dtype));
   decoder = register_module("decoder", std::make_shared<ModuleList<DecoderBlock>>());
-  for (int64_t l = 0; l < c.decoder_layers; ++l) decoder->push_back(std::make_shared<DecoderBlock>(c.block, symbols, gen));
-  if (c.block.pre_norm) decoder_norm = register_module("decoder_norm", std::make_shared<LayerNorm>(d));
-  head = register_module("head", std::make_shared<Linear>(d, c.tgt_vocab, gen));
+  for (int64_t l = 0; l < c.decoder_layers; ++l) decoder->push_back(std::make_shared<DecoderBlock>(c.block, l, symbols, gen, dtype));
+  if (c.block.pre_norm) decoder_norm = register_module("decoder_norm", std::make_shared<LayerNorm>(d, 1e-5, dtype));
+  head = register_module("head", std::make_shared<Linear>(d, c.tgt_vocab, gen, true, dtype));
   dropout = register_module("dropout", std::make_shared<Dropout>(c.block.dropout, gen.next_u64()));
 }
 

@@ -1,5 +1,5 @@
-// Encoder-decoder Transformer whose blocks' self-attention is of the configured kind (standard,
-// dual attention or daGPAM; models/blocks.h):
+// Encoder-decoder Transformer whose blocks' self-attention is of the configured kind (any of
+// models/registry.h: standard, dual attention, daGPAM, differential; models/blocks.h):
 //
 //   memory = Encoder(drop(embed_src(src) + PE))                     (B, S, d)
 //   logits = head(Decoder(drop(embed_tgt(tgt_in) + PE), memory))    (B, T, V)
@@ -13,9 +13,9 @@
 //
 // Greedy decoding feeds a start token and appends each step's argmax. With standard or daGPAM
 // decoder self-attention every layer keeps a KVCache of the earlier positions' keys and values,
-// so a step embeds and runs one position. The dual attention module has no cache: for it
-// greedy_decode falls back to greedy_decode_uncached, which re-runs the whole prefix every step
-// (and is the reference the cached path is tested against). The cross-attention's keys and
+// so a step embeds and runs one position. The dual and differential attention modules have no
+// cache: for them greedy_decode falls back to greedy_decode_uncached, which re-runs the whole
+// prefix every step (and is the reference the cached path is tested against). The cross-attention's keys and
 // values are projected from the memory again at every step.
 //
 // Parameter names: src_tokens or src_features, tgt_tokens, src_pos.weight and tgt_pos.weight
@@ -32,7 +32,7 @@ namespace dl {
 // alone. Not a Module (as SelfAttention): the model registers module().
 class Positions {
  public:
-  Positions(PositionKind kind, int64_t max_len, int64_t d, Generator& gen);
+  Positions(PositionKind kind, int64_t max_len, int64_t d, Generator& gen, DType dtype = DType::F32);
   const std::shared_ptr<Module>& module() const { return module_; }
   Tensor forward(const Tensor& x, int64_t offset = 0) const;  // x (B, T, d) + PE[offset : offset + T]
 
@@ -54,7 +54,7 @@ struct Decoded {
 class Seq2Seq : public Module {
  public:
   using Config = Seq2SeqConfig;
-  Seq2Seq(const Seq2SeqConfig& config, Generator& gen);
+  Seq2Seq(const Seq2SeqConfig& config, Generator& gen, DType dtype = DType::F32);  // dtype of the parameters
 
   // src: ids (B, S) int32 or features (B, S, F) float, per the config; src_padding: bool (B, S),
   // true = padded, or undefined. -> memory (B, S, d)

@@ -52,10 +52,10 @@ MultiHeadAttention::MultiHeadAttention(int64_t d_, int64_t heads_, int64_t head_
            "sizes must be positive, got d " + std::to_string(d) + ", heads " + std::to_string(heads) +
                ", head_dim " + std::to_string(head_dim));
   const int64_t inner = heads * head_dim;
-  wq = register_module("wq", std::make_shared<Linear>(d, inner, true, dtype, gen));
-  wk = register_module("wk", std::make_shared<Linear>(d, inner, true, dtype, gen));
-  wv = register_module("wv", std::make_shared<Linear>(d, inner, true, dtype, gen));
-  wo = register_module("wo", std::make_shared<Linear>(inner, inner, true, dtype, gen));
+  wq = register_module("wq", std::make_shared<Linear>(d, inner, gen, true, dtype));
+  wk = register_module("wk", std::make_shared<Linear>(d, inner, gen, true, dtype));
+  wv = register_module("wv", std::make_shared<Linear>(d, inner, gen, true, dtype));
+  wo = register_module("wo", std::make_shared<Linear>(inner, inner, gen, true, dtype));
 }
 
 Tensor MultiHeadAttention::forward(const Tensor& x, const Tensor& y, AttentionMask mask,

@@ -4,8 +4,8 @@
 //   O = SDPA(Q_h, K_h, V_h, M) for every head h         (one fused op, ops/sdpa.h)
 //   out = concat_h(O_h) Wo + bo                         (Linear wo: H dh -> H dh)
 //
-// Its three uses: global self-attention forward(x, x), causal self-attention forward(x, x,
-// {causal}), cross-attention forward(x, encoder_out, {key padding of the source}).
+// Its three uses: global self-attention forward(x) (= forward(x, x)), causal self-attention
+// forward(x, {causal}), cross-attention forward(x, encoder_out, {key padding of the source}).
 //
 // Incremental (greedy) decoding: pass a KVCache with x = y = the new positions only. Their keys
 // and values are appended to the cache, the queries attend to every cached position, and the
@@ -49,6 +49,10 @@ class MultiHeadAttention : public Module {
   // x (B, T, d), y (B, S, d) -> (B, T, heads * head_dim)
   Tensor forward(const Tensor& x, const Tensor& y, AttentionMask mask = AttentionMask(),
                  KVCache* cache = nullptr);
+  // self-attention: forward(x, x, mask, cache)
+  Tensor forward(const Tensor& x, const AttentionMask& mask = AttentionMask(), KVCache* cache = nullptr) {
+    return forward(x, x, mask, cache);
+  }
   // P (B, H, T, S) of the last forward, detached, for heatmaps
   const Tensor& last_attention() const { return last_attention_; }
 

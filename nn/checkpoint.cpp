@@ -110,13 +110,15 @@ CheckpointInfo load_checkpoint(const std::string& path, Module& module, Optimize
   info.step = metadata_int(meta, kStepKey, where, 0);
   int64_t optimizer_steps = 0;
   std::vector<std::pair<Generator*, Generator::State>> states;
-  const StateDict own_params = module.state_dict();
+  StateDict own_params;  // each tensor under its first name; tied second names are checked and dropped
+  for (const auto& [name, p] : module.named_parameters()) own_params.emplace(name, p);
+  const std::map<std::string, std::string> ties = module.tied_names();
   StateSpec param_specs, optim_specs;
   for (const auto& [name, spec] : file.specs())
     (starts_with(name, kOptimizerPrefix) ? optim_specs[name.substr(std::strlen(kOptimizerPrefix))]
                                          : param_specs[name]) = spec;
   try {
-    check_state_spec(own_params, param_specs, "module");
+    check_state_spec(own_params, without_ties(param_specs, ties, "module"), "module");
     states = take_generator_states(meta, module);
     if (optimizer) {
       if (!meta.count(kOptimizerStepsKey)) throw Error("the checkpoint has no optimizer state");
@@ -143,7 +145,7 @@ CheckpointInfo load_checkpoint(const std::string& path, Module& module, Optimize
   }
   try {
     if (optimizer) optimizer->load_state_dict(optim, optimizer_steps);
-    copy_state_dict(own_params, params, "module");
+    copy_state_dict(own_params, without_ties(params, ties, "module"), "module");
   } catch (const Error& e) {
     throw Error(where + ": " + e.what());
   }

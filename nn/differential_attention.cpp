@@ -15,17 +15,17 @@ static std::vector<Tensor> split_halves(const Tensor& x, int64_t heads) {
   return halves;
 }
 
-DifferentialAttention::DifferentialAttention(int64_t d_, int64_t heads_, int64_t layer, Generator& gen,
-                                             DType dtype)
-    : d(d_), heads(heads_), head_dim(head_size("DifferentialAttention", d_, heads_) / 2),
-      lam_init(0.8 - 0.6 * std::exp(-0.3 * static_cast<double>(layer))) {
+DifferentialAttention::DifferentialAttention(const DifferentialAttentionOptions& o, Generator& gen, DType dtype)
+    : d(o.d), heads(o.heads), head_dim(head_size("DifferentialAttention", o.d, o.heads) / 2),
+      lam_init(0.8 - 0.6 * std::exp(-0.3 * static_cast<double>(o.layer))) {
+  DL_CHECK(o.layer >= 0, "DifferentialAttention", "layer must not be negative, got " + std::to_string(o.layer));
   DL_CHECK((d / heads) % 2 == 0, "DifferentialAttention",
            "each of the " + std::to_string(heads) + " heads needs an even size to split in two halves, got d = " +
                std::to_string(d));
-  wq = register_module("wq", std::make_shared<Linear>(d, d, true, dtype, gen));
-  wk = register_module("wk", std::make_shared<Linear>(d, d, true, dtype, gen));
-  wv = register_module("wv", std::make_shared<Linear>(d, d, true, dtype, gen));
-  wo = register_module("wo", std::make_shared<Linear>(d, d, true, dtype, gen));
+  wq = register_module("wq", std::make_shared<Linear>(d, d, gen, true, dtype));
+  wk = register_module("wk", std::make_shared<Linear>(d, d, gen, true, dtype));
+  wv = register_module("wv", std::make_shared<Linear>(d, d, gen, true, dtype));
+  wo = register_module("wo", std::make_shared<Linear>(d, d, gen, true, dtype));
   auto vector = [&](const char* name) {
     Tensor t = Tensor::empty({head_dim}, dtype);  // (dh)
     init::normal_(t, gen, 0.0, 0.1);
@@ -35,6 +35,7 @@ DifferentialAttention::DifferentialAttention(int64_t d_, int64_t heads_, int64_t
   lk1 = vector("lk1");
   lq2 = vector("lq2");
   lk2 = vector("lk2");
+  subln = register_module("subln", std::make_shared<RMSNorm>(2 * head_dim, 1e-5, dtype));
 }
 
 Tensor DifferentialAttention::lam() const {
@@ -47,7 +48,7 @@ Tensor DifferentialAttention::forward(const Tensor& x, const Tensor& y, const At
   std::vector<Tensor> k = split_halves(wk->forward(y), heads);  // 2 x (B, H, S, dh)
   Tensor v = split_heads(wv->forward(y), heads);                 // (B, H, S, 2 dh)
   Tensor o = differential_dense_or_tiled(q[0], k[0], q[1], k[1], v, lam(), mask, &last_attention_);
-  return wo->forward(merge_heads(rms_norm(o, Tensor(), eps) * (1 - lam_init)));
+  return wo->forward(merge_heads(subln->forward(o) * (1 - lam_init)));  // o (B, H, T, 2 dh)
 }
 
 }  // namespace dl

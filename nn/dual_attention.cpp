@@ -4,9 +4,8 @@
 
 namespace dl {
 
-DualAttention::DualAttention(int64_t d_, int64_t n_sa_, int64_t n_ra_, Generator& gen,
-                             const RelationalAttentionOptions& ra_options, DType dtype)
-    : d(d_), n_sa(n_sa_), n_ra(n_ra_) {
+DualAttention::DualAttention(const DualAttentionOptions& options, Generator& gen, DType dtype)
+    : d(options.d), n_sa(options.n_sa), n_ra(options.n_ra) {
   DL_CHECK(n_sa >= 0 && n_ra >= 0, "DualAttention",
            "head counts must not be negative, got n_sa " + std::to_string(n_sa) + ", n_ra " +
                std::to_string(n_ra));
@@ -14,7 +13,7 @@ DualAttention::DualAttention(int64_t d_, int64_t n_sa_, int64_t n_ra_, Generator
   if (n_sa > 0)
     sa = register_module("sa", std::make_shared<MultiHeadAttention>(d, n_sa, head_dim, gen, dtype));
   if (n_ra > 0) {
-    RelationalAttentionOptions o = ra_options;
+    RelationalAttentionOptions o = options.relational;
     o.head_dim = head_dim;
     ra = register_module("ra", std::make_shared<RelationalAttention>(d, n_ra, gen, o, dtype));
   }

@@ -17,10 +17,21 @@
 
 namespace dl {
 
+// Every size set by name (no positional {...}), e.g. DualAttentionOptions().with_d(64).with_n_sa(2).with_n_ra(2).
+struct DualAttentionOptions {
+  explicit DualAttentionOptions() = default;
+  int64_t d = 0;                          // width
+  int64_t n_sa = 0, n_ra = 0;             // sensory and relational heads
+  RelationalAttentionOptions relational;  // for ra; its head_dim is always dh
+  DualAttentionOptions& with_d(int64_t v) { d = v; return *this; }
+  DualAttentionOptions& with_n_sa(int64_t v) { n_sa = v; return *this; }
+  DualAttentionOptions& with_n_ra(int64_t v) { n_ra = v; return *this; }
+  DualAttentionOptions& with_relational(const RelationalAttentionOptions& v) { relational = v; return *this; }
+};
+
 class DualAttention : public Module {
  public:
-  DualAttention(int64_t d, int64_t n_sa, int64_t n_ra, Generator& gen,
-                const RelationalAttentionOptions& ra_options = {}, DType dtype = DType::F32);
+  DualAttention(const DualAttentionOptions& options, Generator& gen, DType dtype = DType::F32);
 
   // x (B, T, d) -> (B, T, d); symbols are unused when n_ra = 0
   Tensor forward(const Tensor& x, const Symbols& symbols, const AttentionMask& mask = {});

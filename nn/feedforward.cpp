@@ -6,10 +6,10 @@ namespace dl {
 
 FeedForward::FeedForward(int64_t d, int64_t d_ff, FFNKind kind_, Generator& gen, bool bias, DType dtype)
     : kind(kind_) {
-  linear1 = register_module("linear1", std::make_shared<Linear>(d, d_ff, bias, dtype, gen));
-  linear2 = register_module("linear2", std::make_shared<Linear>(d_ff, d, bias, dtype, gen));
+  linear1 = register_module("linear1", std::make_shared<Linear>(d, d_ff, gen, bias, dtype));
+  linear2 = register_module("linear2", std::make_shared<Linear>(d_ff, d, gen, bias, dtype));
   if (kind == FFNKind::SwiGLU)
-    linear3 = register_module("linear3", std::make_shared<Linear>(d, d_ff, bias, dtype, gen));
+    linear3 = register_module("linear3", std::make_shared<Linear>(d, d_ff, gen, bias, dtype));
 }
 
 Tensor FeedForward::forward(const Tensor& x) const {

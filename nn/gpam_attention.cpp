@@ -12,10 +12,10 @@ GPAMAttention::GPAMAttention(int64_t d_, int64_t heads_, Generator& gen, GPAMOpt
   DL_CHECK(!options.trainable || (0 < options.lam && options.lam < options.lam_max), "GPAMAttention",
            "a trainable lam must start inside (0, lam_max), got lam " + std::to_string(options.lam) +
                " and lam_max " + std::to_string(options.lam_max));
-  wq = register_module("wq", std::make_shared<Linear>(d, d, true, dtype, gen));
-  wk = register_module("wk", std::make_shared<Linear>(d, d, true, dtype, gen));
-  wv = register_module("wv", std::make_shared<Linear>(d, d, true, dtype, gen));
-  wo = register_module("wo", std::make_shared<Linear>(d, d, true, dtype, gen));
+  wq = register_module("wq", std::make_shared<Linear>(d, d, gen, true, dtype));
+  wk = register_module("wk", std::make_shared<Linear>(d, d, gen, true, dtype));
+  wv = register_module("wv", std::make_shared<Linear>(d, d, gen, true, dtype));
+  wo = register_module("wo", std::make_shared<Linear>(d, d, gen, true, dtype));
   // -I plus small noise: An starts as attention to the keys least aligned with relu(Qp)
   Tensor w = Tensor::empty({heads, head_dim, head_dim}, dtype);  // (H, dh, dh)
   init::normal_(w, gen, 0.0, 0.02);

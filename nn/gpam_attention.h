@@ -28,6 +28,10 @@ class GPAMAttention : public Module {
   // x (B, T, d), y (B, S, d) -> (B, T, d); a KVCache works as in MultiHeadAttention
   Tensor forward(const Tensor& x, const Tensor& y, AttentionMask mask = AttentionMask(),
                  KVCache* cache = nullptr);
+  // self-attention: forward(x, x, mask, cache)
+  Tensor forward(const Tensor& x, const AttentionMask& mask = AttentionMask(), KVCache* cache = nullptr) {
+    return forward(x, x, mask, cache);
+  }
   Tensor lam() const;  // (H), differentiable in theta when trainable
   // A (B, H, T, S) of the last forward, detached, for heatmaps
   const Tensor& last_attention() const { return last_attention_; }

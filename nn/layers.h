@@ -3,7 +3,6 @@
 //   LayerNorm(C, eps): weight (C) = 1, bias (C) = 0;  x (..., C) -> (..., C)
 //   RMSNorm(C, eps):   weight (C) = 1;                x (..., C) -> (..., C)
 //   Dropout(p, seed):  no parameters; draws its masks from its own generator, identity in eval()
-//   ModuleList<M>:     children named "0", "1", ... (blocks.0.attn.wq.weight)
 #pragma once
 #include <memory>
 #include <string>
@@ -46,22 +45,6 @@ class Dropout : public Module {
 
  private:
   Generator gen_;
-};
-
-template <class M>
-class ModuleList : public Module {
- public:
-  std::shared_ptr<M> push_back(std::shared_ptr<M> m) {
-    items_.push_back(register_module(std::to_string(items_.size()), std::move(m)));
-    return items_.back();
-  }
-  size_t size() const { return items_.size(); }
-  M& operator[](size_t i) const { return *items_.at(i); }
-  auto begin() const { return items_.begin(); }
-  auto end() const { return items_.end(); }
-
- private:
-  std::vector<std::shared_ptr<M>> items_;
 };
 
 }  // namespace dl

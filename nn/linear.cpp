@@ -6,7 +6,7 @@
 
 namespace dl {
 
-Linear::Linear(int64_t in, int64_t out, bool has_bias, DType dtype, Generator& gen)
+Linear::Linear(int64_t in, int64_t out, Generator& gen, bool has_bias, DType dtype)
     : in_features(in), out_features(out) {
   DL_CHECK(in > 0 && out > 0, "Linear", "sizes must be positive, got in " + std::to_string(in) +
                                             ", out " + std::to_string(out));

@@ -10,10 +10,8 @@ namespace dl {
 
 class Linear : public Module {
  public:
-  Linear(int64_t in_features, int64_t out_features, bool bias, DType dtype, Generator& gen);
-  Linear(int64_t in_features, int64_t out_features, Generator& gen, bool bias = true,
-         DType dtype = DType::F32)
-      : Linear(in_features, out_features, bias, dtype, gen) {}
+  // One order, as every module: sizes, then the generator, then options and dtype.
+  Linear(int64_t in_features, int64_t out_features, Generator& gen, bool bias = true, DType dtype = DType::F32);
 
   Tensor forward(const Tensor& x) const;
 

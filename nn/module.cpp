@@ -44,12 +44,28 @@ int64_t Module::num_parameters() const {
 
 std::map<std::string, Tensor> Module::state_dict() const {
   std::map<std::string, Tensor> out;
-  for (auto& [name, p] : named_parameters()) out.emplace(name, p);
+  for (const auto& [name, p] : params_) out.emplace(name, p);
+  for (const auto& [name, child] : children_)
+    for (const auto& [sub, p] : child->state_dict()) out.emplace(name + "." + sub, p);
   return out;
 }
 
+std::map<std::string, std::string> Module::tied_names() const {
+  std::map<const TensorImpl*, std::string> first;
+  for (const auto& [name, p] : named_parameters()) first.emplace(p.impl_ptr().get(), name);
+  std::map<std::string, std::string> ties;
+  for (const auto& [name, p] : state_dict()) {
+    const std::string& primary = first.at(p.impl_ptr().get());
+    if (primary != name) ties.emplace(name, primary);
+  }
+  return ties;
+}
+
 void Module::load_state_dict(const std::map<std::string, Tensor>& state) {
-  copy_state_dict(state_dict(), state, "load_state_dict");
+  const char* op = "load_state_dict";
+  StateDict own;
+  for (const auto& [name, p] : named_parameters()) own.emplace(name, p);
+  copy_state_dict(own, without_ties(state, tied_names(), op), op);
 }
 
 void Module::train(bool on) {

@@ -1,6 +1,7 @@
 // Module: a node in a tree of named parameters, as in PyTorch.
 //
-// A subclass registers its parameters and children in its constructor:
+// To compose modules without a subclass, use the containers of nn/containers.h (ModuleList,
+// ModuleDict, Sequential). A subclass registers its parameters and children in its constructor:
 //     weight = register_parameter("weight", init(...));
 //     attn = register_module("attn", std::make_shared<MultiHeadAttention>(...));
 // and defines its own forward(...) (no virtual forward: signatures differ between modules).
@@ -22,11 +23,20 @@ class Module {
   virtual ~Module() = default;
 
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;  // depth-first, in order
+  // The direct children, in registration order.
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& named_children() const { return children_; }
   std::vector<Tensor> parameters() const;
   int64_t num_parameters() const;
-  std::map<std::string, Tensor> state_dict() const;  // name -> parameter (shares storage)
+  // name -> parameter (shares storage). As in PyTorch, a tensor registered twice (tied weights,
+  // e.g. a symmetric RelationalAttention's wk_rel = wq_rel) is here under each of its names,
+  // while named_parameters() lists it once, under its first.
+  std::map<std::string, Tensor> state_dict() const;
+  // The second and later names of tied tensors -> the first name.
+  std::map<std::string, std::string> tied_names() const;
   // Copies values in; every name must exist on both sides with equal shape and dtype, otherwise
-  // throws naming the offending tensor (unknown, missing, or mismatched).
+  // throws naming the offending tensor (unknown, missing, or mismatched). The second names of a
+  // tied tensor may be absent (states saved without them); present, they must hold the very
+  // values of the first name (without_ties in nn/state_dict.h).
   void load_state_dict(const std::map<std::string, Tensor>& state);
 
   // The random streams the module and its children draw from in training (Dropout's), by dotted

@@ -22,13 +22,16 @@ RelationalAttention::RelationalAttention(int64_t d_, int64_t n_heads_, Generator
       "sizes must be positive, got d " + std::to_string(d) + ", n_heads " + std::to_string(n_heads));
   const int64_t width = n_heads * head_dim;
   auto linear = [&](const char* name, int64_t in, int64_t out) {
-    return register_module(name, std::make_shared<Linear>(in, out, o.bias, dtype, gen));
+    return register_module(name, std::make_shared<Linear>(in, out, gen, o.bias, dtype));
   };
   wq_attn = linear("wq_attn", d, width);
   wk_attn = linear("wk_attn", d, width);
   if (!rca) {
     wq_rel = linear("wq_rel", d, n_relations * rel_dim);
-    if (!symmetric) wk_rel = linear("wk_rel", d, n_relations * rel_dim);
+    // symmetric: wk_rel is wq_rel, registered under both names, so the state dict holds
+    // wk_rel.* too (as a PyTorch module with self.wk_rel = self.wq_rel would) and the
+    // parameters hold it once
+    wk_rel = symmetric ? register_module("wk_rel", wq_rel) : linear("wk_rel", d, n_relations * rel_dim);
   }
   wv = linear("wv", d, width);
   if (!rca) {

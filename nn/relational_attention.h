@@ -7,8 +7,10 @@
 //   a^h            = sum_j alpha_ij^h (r_ij Wr^h + s_j Ws^h)   (ops/relational_attention.h)
 //   out            = concat_h(a^h) Wo + bo                     (H dh -> H dh)
 //
-// Parameters: the Linears `wq_attn`, `wk_attn`, `wq_rel`, `wk_rel` (absent when symmetric: then
-// Wk_rel = Wq_rel and r is a symmetric kernel), `wv` (Ws, applied to the symbols), the tensor
+// Parameters: the Linears `wq_attn`, `wk_attn`, `wq_rel`, `wk_rel` (when symmetric, the very
+// module wq_rel registered under both names: Wk_rel = Wq_rel, r is a symmetric kernel, the state
+// dict holds both names as PyTorch's would, and loading checks the two copies are equal), `wv`
+// (Ws, applied to the symbols), the tensor
 // `wr` (H, dh, d_r) and the Linear `wo`. With rca (the Abstractor's relational cross-attention,
 // a^h = sum_j alpha_ij^h s_j Ws^h) there is no relation term, so no wq_rel, wk_rel or wr.
 // Defaults: dh = d / H, d_r = H, dp = dh. Masks weight alpha; the relations are never masked.
@@ -39,7 +41,7 @@ class RelationalAttention : public Module {
 
   int64_t d, n_heads, head_dim, n_relations, rel_dim;
   bool symmetric, rca;
-  std::shared_ptr<Linear> wq_attn, wk_attn, wq_rel, wk_rel, wv, wo;  // wq_rel, wk_rel may be null
+  std::shared_ptr<Linear> wq_attn, wk_attn, wq_rel, wk_rel, wv, wo;  // wq_rel, wk_rel null with rca
   Tensor wr;                                                         // (H, dh, d_r), or undefined
 
   // From the last forward, detached, for heatmaps: alpha (B, H, T, T) and r (B, T, T, d_r)

@@ -24,4 +24,11 @@ void check_state_dict(const StateDict& own, const StateDict& given, const std::s
 // check_state_dict, then copies every value of `given` into `own` (so nothing changes on error).
 void copy_state_dict(const StateDict& own, const StateDict& given, const std::string& op);
 
+// Tied tensors (Module::tied_names: second name -> first name) are stored under each name, as
+// PyTorch does. These return `given` without the second names, having checked that each one
+// present matches its first name: the same shape and dtype (specs), the same values (tensors).
+// A second name may be absent (a state written before it was stored); its first name is not.
+StateSpec without_ties(const StateSpec& given, const std::map<std::string, std::string>& ties, const std::string& op);
+StateDict without_ties(const StateDict& given, const std::map<std::string, std::string>& ties, const std::string& op);
+
 }  // namespace dl

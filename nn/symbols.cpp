@@ -18,11 +18,10 @@ static Tensor normal_table(const Shape& shape, Generator& gen, DType dtype) {
   return t;
 }
 
-PositionalSymbols::PositionalSymbols(int64_t max_len, int64_t d, Generator& gen, DType dtype) {
-  DL_CHECK(
-      max_len > 0 && d > 0, "PositionalSymbols",
-      "sizes must be positive, got max_len " + std::to_string(max_len) + ", d " + std::to_string(d));
-  symbols = register_parameter("symbols", normal_table({max_len, d}, gen, dtype));
+PositionalSymbols::PositionalSymbols(const PositionalSymbolsOptions& o, Generator& gen, DType dtype) {
+  DL_CHECK(o.max_len > 0 && o.d > 0, "PositionalSymbols",
+           "sizes must be positive, got d " + std::to_string(o.d) + ", max_len " + std::to_string(o.max_len));
+  symbols = register_parameter("symbols", normal_table({o.max_len, o.d}, gen, dtype));
 }
 
 Symbols PositionalSymbols::forward(const Tensor& x) const {
@@ -33,11 +32,13 @@ Symbols PositionalSymbols::forward(const Tensor& x) const {
   return {slice(symbols, 0, 0, x.size(1)), false};  // (S, d)
 }
 
-PositionRelativeSymbols::PositionRelativeSymbols(int64_t D, int64_t d, Generator& gen, DType dtype)
-    : max_offset(D) {
-  DL_CHECK(D >= 0 && d > 0, "PositionRelativeSymbols",
-           "need max_offset >= 0 and d > 0, got " + std::to_string(D) + ", " + std::to_string(d));
-  symbols = register_parameter("symbols", normal_table({2 * D + 1, d}, gen, dtype));
+PositionRelativeSymbols::PositionRelativeSymbols(const PositionRelativeSymbolsOptions& o, Generator& gen,
+                                                 DType dtype)
+    : max_offset(o.max_offset) {
+  DL_CHECK(o.max_offset >= 0 && o.d > 0, "PositionRelativeSymbols",
+           "need d > 0 and max_offset >= 0, got d " + std::to_string(o.d) + ", max_offset " +
+               std::to_string(o.max_offset));
+  symbols = register_parameter("symbols", normal_table({2 * o.max_offset + 1, o.d}, gen, dtype));
 }
 
 Symbols PositionRelativeSymbols::forward(const Tensor& x) const {
@@ -45,12 +46,12 @@ Symbols PositionRelativeSymbols::forward(const Tensor& x) const {
   return {symbols, true};  // (2D+1, d)
 }
 
-SymbolicAttention::SymbolicAttention(int64_t d, int64_t n_symbols, int64_t n_heads_, Generator& gen,
-                                     DType dtype)
-    : n_heads(n_heads_) {
+SymbolicAttention::SymbolicAttention(const SymbolicAttentionOptions& o, Generator& gen, DType dtype)
+    : n_heads(o.heads) {
+  const int64_t d = o.d, n_symbols = o.n_symbols;
   DL_CHECK(d > 0 && n_symbols > 0 && n_heads > 0 && d % n_heads == 0, "SymbolicAttention",
-           "need positive sizes with d divisible by n_heads, got d " + std::to_string(d) +
-               ", n_symbols " + std::to_string(n_symbols) + ", n_heads " + std::to_string(n_heads));
+           "need positive sizes with d divisible by heads, got d " + std::to_string(d) + ", n_symbols " +
+               std::to_string(n_symbols) + ", heads " + std::to_string(n_heads));
   wq = register_module("wq", std::make_shared<Linear>(d, d, gen, true, dtype));
   templates = register_parameter("templates", normal_table({n_symbols, d}, gen, dtype));
   symbols = register_parameter("symbols", normal_table({n_symbols, d}, gen, dtype));

@@ -2,17 +2,21 @@
 // relations carry "how they relate". One source is shared by every layer of a model; each layer
 // calls forward(x) with its own input x (B, S, d).
 //
-//   PositionalSymbols(max_len, d):    s_j = symbols[j]                   -> (S, d), batch-shared
-//   PositionRelativeSymbols(D, d):    s_ij = symbols[clip(j - i, -D, D) + D]
-//                                     -> the whole table (2D+1, d), flagged relative; relational
-//                                        attention does the indexing (ops/relational_attention.h)
-//   SymbolicAttention(d, n_s, H_s):   q = x Wq + bq;  per head h of size d / H_s,
+//   PositionalSymbols {d, max_len}:      s_j = symbols[j]                -> (S, d), batch-shared
+//   PositionRelativeSymbols {d, D}:      s_ij = symbols[clip(j - i, -D, D) + D]
+//                                        -> the whole table (2D+1, d), flagged relative; relational
+//                                           attention does the indexing (ops/relational_attention.h)
+//   SymbolicAttention {d, n_s, H_s}:     q = x Wq + bq;  per head h of size d / H_s,
 //                                     s^h = softmax(q^h F^h^T / sqrt(d / H_s)) S_lib^h
 //                                     -> (B, S, d), the heads concatenated
 //
 // Parameter names: `symbols` for every learned symbol table (the positional table, the relative
 // table, and SymbolicAttention's library S_lib); SymbolicAttention adds `templates` (F, n_s x d)
 // and the Linear `wq`. Tables are initialised N(0, 1), like embeddings.
+//
+// Each source takes its sizes in an options struct whose every size is set by name, so that
+// sizes cannot be swapped silently (a size left unset is 0 and refused):
+//   SymbolicAttention(SymbolicAttentionOptions().with_d(64).with_n_symbols(16).with_heads(4), gen)
 #pragma once
 #include <memory>
 #include "autograd/random.h"
@@ -31,16 +35,43 @@ class SymbolSource : public Module {
   virtual Symbols forward(const Tensor& x) const = 0;  // x (B, S, d): the layer's input
 };
 
+// (explicit constructors: no positional {...}, every size named)
+struct PositionalSymbolsOptions {
+  explicit PositionalSymbolsOptions() = default;
+  int64_t d = 0;        // width
+  int64_t max_len = 0;  // positions
+  PositionalSymbolsOptions& with_d(int64_t v) { d = v; return *this; }
+  PositionalSymbolsOptions& with_max_len(int64_t v) { max_len = v; return *this; }
+};
+
+struct PositionRelativeSymbolsOptions {
+  explicit PositionRelativeSymbolsOptions() = default;
+  int64_t d = 0;           // width
+  int64_t max_offset = 0;  // D: offsets clip to [-D, D]
+  PositionRelativeSymbolsOptions& with_d(int64_t v) { d = v; return *this; }
+  PositionRelativeSymbolsOptions& with_max_offset(int64_t v) { max_offset = v; return *this; }
+};
+
+struct SymbolicAttentionOptions {
+  explicit SymbolicAttentionOptions() = default;
+  int64_t d = 0;          // width
+  int64_t n_symbols = 0;  // n_s, the library size
+  int64_t heads = 1;      // H_s
+  SymbolicAttentionOptions& with_d(int64_t v) { d = v; return *this; }
+  SymbolicAttentionOptions& with_n_symbols(int64_t v) { n_symbols = v; return *this; }
+  SymbolicAttentionOptions& with_heads(int64_t v) { heads = v; return *this; }
+};
+
 class PositionalSymbols : public SymbolSource {
  public:
-  PositionalSymbols(int64_t max_len, int64_t d, Generator& gen, DType dtype = DType::F32);
+  PositionalSymbols(const PositionalSymbolsOptions& options, Generator& gen, DType dtype = DType::F32);
   Symbols forward(const Tensor& x) const override;  // symbols[:S]; S > max_len throws
   Tensor symbols;                                   // (max_len, d)
 };
 
 class PositionRelativeSymbols : public SymbolSource {
  public:
-  PositionRelativeSymbols(int64_t max_offset, int64_t d, Generator& gen, DType dtype = DType::F32);
+  PositionRelativeSymbols(const PositionRelativeSymbolsOptions& options, Generator& gen, DType dtype = DType::F32);
   Symbols forward(const Tensor& x) const override;  // the table; x only checked
   int64_t max_offset;                               // D
   Tensor symbols;                                   // (2D+1, d); row m is offset m - D
@@ -48,8 +79,7 @@ class PositionRelativeSymbols : public SymbolSource {
 
 class SymbolicAttention : public SymbolSource {
  public:
-  SymbolicAttention(int64_t d, int64_t n_symbols, int64_t n_heads, Generator& gen,
-                    DType dtype = DType::F32);
+  SymbolicAttention(const SymbolicAttentionOptions& options, Generator& gen, DType dtype = DType::F32);
   Symbols forward(const Tensor& x) const override;
   int64_t n_heads;             // H_s
   std::shared_ptr<Linear> wq;  // d -> d

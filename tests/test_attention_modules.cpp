@@ -1,6 +1,8 @@
+#include <type_traits>
 #include "nn/attention.h"
 #include "nn/diagnostics.h"
 #include "nn/differential_attention.h"
+#include "nn/dual_attention.h"
 #include "nn/gpam_attention.h"
 #include "tests/attention_reference.h"
 #include "tests/testing.h"
@@ -61,7 +63,7 @@ Tensor differential_twin(const DifferentialAttention& m, const Tensor& x, const 
     Tensor A = head_probs(cols(q, at, half), cols(k, at, half), mask) -
                lam * head_probs(cols(q, at + half, half), cols(k, at + half, half), mask);
     Tensor o = matmul(A, cols(v, at, 2 * half));
-    heads.push_back(o / sqrt(mean(o * o, {-1}, true) + m.eps) * (1 - m.lam_init));
+    heads.push_back(o / sqrt(mean(o * o, {-1}, true) + 1e-5) * m.subln->weight * (1 - m.lam_init));
   }
   return linear_twin(*m.wo, concat(heads, -1));
 }
@@ -227,17 +229,22 @@ TEST_CASE("GPAMAttention: rows of A sum to 1 with negative entries; causality, p
 
 TEST_CASE("DifferentialAttention: parameters, lam_init, gradients and the composed twin", "[attention_modules][gradcheck]") {
   Generator gen(46);
-  DifferentialAttention m(d, H, 1, gen, DType::F64);
-  REQUIRE(names(m).size() == 12);
+  DifferentialAttention m(DifferentialAttentionOptions().with_d(d).with_heads(H).with_layer(1), gen, DType::F64);
+  REQUIRE(names(m).size() == 13);
   REQUIRE(m.lq1.shape() == Shape{d / (2 * H)});
+  // the per-head RMSNorm's learnable weight (2 dh), ones at init: drawn away from ones so that
+  // the gradient check and the twin see it
+  REQUIRE((m.state_dict().count("subln.weight") && m.subln->weight.shape() == Shape{d / H} && m.subln->eps == 1e-5));
+  REQUIRE(m.subln->weight.to_vector() == std::vector<double>(d / H, 1.0));
+  m.subln->weight.copy_(rand64({d / H}, gen));
   REQUIRE(std::fabs(m.lam_init - (0.8 - 0.6 * std::exp(-0.3))) < 1e-15);
-  REQUIRE(std::fabs(DifferentialAttention(d, H, 0, gen).lam_init - 0.2) < 1e-15);
-  check_three_uses(m, differential_twin, gen);  // lq1, lk1, lq2, lk2 are among the parameters
+  REQUIRE(std::fabs(DifferentialAttention(DifferentialAttentionOptions().with_d(d).with_heads(H).with_layer(0), gen).lam_init - 0.2) < 1e-15);
+  check_three_uses(m, differential_twin, gen);  // lq1, lk1, lq2, lk2 and subln.weight are among the parameters
 }
 
 TEST_CASE("DifferentialAttention: causality, padding, float32", "[attention_modules]") {
   Generator gen(47);
-  DifferentialAttention m(d, H, 2, gen, DType::F64);
+  DifferentialAttention m(DifferentialAttentionOptions().with_d(d).with_heads(H).with_layer(2), gen, DType::F64);
   check_invariants(m, gen);
 }
 
@@ -246,7 +253,7 @@ TEST_CASE("attention modules: bad sizes and inputs name the module and the shape
   REQUIRE_THROWS_WITH(MultiHeadAttention(10, 3, gen),
                       Catch::Contains("MultiHeadAttention") && Catch::Contains("3 heads") && Catch::Contains("10"));
   REQUIRE_THROWS_WITH(GPAMAttention(10, 4, gen), Catch::Contains("GPAMAttention") && Catch::Contains("10"));
-  REQUIRE_THROWS_WITH(DifferentialAttention(12, 4, 0, gen),
+  REQUIRE_THROWS_WITH(DifferentialAttention(DifferentialAttentionOptions().with_d(12).with_heads(4).with_layer(0), gen),
                       Catch::Contains("DifferentialAttention") && Catch::Contains("12"));
   GPAMOptions bad;
   bad.trainable = true;
@@ -292,7 +299,7 @@ TEST_CASE("attention modules: a training step and a decoding loop leave nothing 
     trainable.trainable = true;
     MultiHeadAttention mha(d, H, gen, DType::F64);
     GPAMAttention gpam(d, H, gen, trainable, DType::F64);
-    DifferentialAttention diff(d, H, 1, gen, DType::F64);
+    DifferentialAttention diff(DifferentialAttentionOptions().with_d(d).with_heads(H).with_layer(1), gen, DType::F64);
     Tensor x = rand64({B, T, d}, gen);
     sum(mha.forward(x, x, causal_mask()) + gpam.forward(x, x, causal_mask()) + diff.forward(x, x, causal_mask())).backward();
     NoGradGuard no_grad;
@@ -309,7 +316,7 @@ TEST_CASE("attention modules: long sequences run tiled and equal the twin", "[at
   const int64_t long_T = 512;  // T * S = 512^2: the tiled form (ops/attention_select.h)
   MultiHeadAttention mha(d, H, gen, DType::F64);
   GPAMAttention gpam(d, H, gen, GPAMOptions{0.3, true, 1.0}, DType::F64);
-  DifferentialAttention differential(d, H, 2, gen, DType::F64);
+  DifferentialAttention differential(DifferentialAttentionOptions().with_d(d).with_heads(H).with_layer(2), gen, DType::F64);
   Tensor x = rand64({1, long_T, d}, gen);
   auto check = [&](auto& m, auto twin) {
     auto self = [&](const std::vector<Tensor>& in) { return m.forward(in[0], in[0], causal_mask()); };
@@ -323,4 +330,43 @@ TEST_CASE("attention modules: long sequences run tiled and equal the twin", "[at
   check(mha, mha_twin);
   check(gpam, gpam_twin);
   check(differential, differential_twin);
+}
+
+TEST_CASE("attention modules: forward(x) is self-attention, forward(x, x)", "[attention_modules]") {
+  Generator gen(50);
+  MultiHeadAttention mha(d, H, gen, DType::F64);
+  GPAMAttention gpam(d, H, gen, GPAMOptions(), DType::F64);
+  DifferentialAttention diff(DifferentialAttentionOptions().with_d(d).with_heads(H).with_layer(1), gen, DType::F64);
+  const Tensor x = rand64({B, T, d}, gen, 1, false);
+  for (const AttentionMask& mask : {AttentionMask(), causal_mask()}) {
+    REQUIRE(max_abs_diff(mha.forward(x, mask), mha.forward(x, x, mask)) == 0);
+    REQUIRE(max_abs_diff(gpam.forward(x, mask), gpam.forward(x, x, mask)) == 0);
+    REQUIRE(max_abs_diff(diff.forward(x, mask), diff.forward(x, x, mask)) == 0);
+  }
+}
+
+// Sizes go in by name: the options structs cannot be brace-initialised positionally (so that
+// {d, n_heads, n_symbols} cannot silently mean {d, n_symbols, n_heads}), and a size left out is
+// refused.
+static_assert(!std::is_aggregate_v<SymbolicAttentionOptions>);
+static_assert(!std::is_aggregate_v<PositionalSymbolsOptions>);
+static_assert(!std::is_aggregate_v<PositionRelativeSymbolsOptions>);
+static_assert(!std::is_aggregate_v<DualAttentionOptions>);
+static_assert(!std::is_aggregate_v<DifferentialAttentionOptions>);
+
+TEST_CASE("attention modules: options structs name every size; a missing one is refused", "[attention_modules][errors]") {
+  Generator gen(51);
+  const SymbolicAttentionOptions symbolic = SymbolicAttentionOptions().with_d(8).with_n_symbols(6).with_heads(2);
+  REQUIRE((symbolic.d == 8 && symbolic.n_symbols == 6 && symbolic.heads == 2));
+  REQUIRE(SymbolicAttention(symbolic, gen).symbols.shape() == Shape{6, 8});
+  REQUIRE_THROWS_WITH(SymbolicAttention(SymbolicAttentionOptions().with_d(8).with_heads(2), gen),
+                      Catch::Contains("SymbolicAttention") && Catch::Contains("n_symbols 0"));
+  REQUIRE_THROWS_WITH(PositionalSymbols(PositionalSymbolsOptions().with_d(8), gen),
+                      Catch::Contains("PositionalSymbols") && Catch::Contains("max_len 0"));
+  REQUIRE_THROWS_WITH(DualAttention(DualAttentionOptions().with_n_sa(1).with_n_ra(1), gen),
+                      Catch::Contains("DualAttention"));
+  REQUIRE_THROWS_WITH(DifferentialAttention(DifferentialAttentionOptions().with_d(8), gen),
+                      Catch::Contains("DifferentialAttention"));
+  REQUIRE_THROWS_WITH(DifferentialAttention(DifferentialAttentionOptions().with_d(8).with_heads(2).with_layer(-1), gen),
+                      Catch::Contains("layer must not be negative, got -1"));
 }

@@ -486,21 +486,21 @@ std::vector<Case> module_rows() {
 
   RelationalAttentionOptions ra_options;
   auto ra = std::make_shared<RelationalAttention>(4, 2, gen, ra_options);
-  auto pos = std::make_shared<PositionalSymbols>(3, 4, gen);
+  auto pos = std::make_shared<PositionalSymbols>(PositionalSymbolsOptions().with_d(4).with_max_len(3), gen);
   rows.push_back(fails("RelationalAttention: width 3", [=] { return ra->forward(input({2, 3, 3}), pos->forward(x)); }, "RelationalAttention"));
   rows.push_back(fails("RelationalAttention: symbols (3, 5)", [=] { return ra->forward(x, Symbols{rnd({3, 5})}); }, "Linear"));
   rows.push_back(fails("RelationalAttention: no symbols", [=] { return ra->forward(x, Symbols{}); }, "RelationalAttention: symbols must be"));
   rows.push_back(works("RelationalAttention: T = 0", [=] { return ra->forward(rnd({2, 0, 4}), Symbols{rnd({0, 4})}); }, shape_is({2, 0, 4})));
   rows.push_back(fails("PositionalSymbols: T = 4 > max_len 3", [=] { return pos->forward(rnd({1, 4, 4})).s; }, "PositionalSymbols"));
   rows.push_back(fails("PositionalSymbols: width 3", [=] { return pos->forward(rnd({1, 2, 3})).s; }, "PositionalSymbols"));
-  rows.push_back(fails("PositionRelativeSymbols: negative max offset", [] { Generator gen(1); return PositionRelativeSymbols(-1, 4, gen).symbols; }, "PositionRelativeSymbols"));
-  rows.push_back(fails("SymbolicAttention: 3 heads for d = 4", [] { Generator gen(1); return SymbolicAttention(4, 2, 3, gen).symbols; }, "SymbolicAttention"));
-  auto symbolic = std::make_shared<SymbolicAttention>(4, 3, 2, gen);
+  rows.push_back(fails("PositionRelativeSymbols: negative max offset", [] { Generator gen(1); return PositionRelativeSymbols(PositionRelativeSymbolsOptions().with_d(4).with_max_offset(-1), gen).symbols; }, "PositionRelativeSymbols"));
+  rows.push_back(fails("SymbolicAttention: 3 heads for d = 4", [] { Generator gen(1); return SymbolicAttention(SymbolicAttentionOptions().with_d(4).with_n_symbols(2).with_heads(3), gen).symbols; }, "SymbolicAttention"));
+  auto symbolic = std::make_shared<SymbolicAttention>(SymbolicAttentionOptions().with_d(4).with_n_symbols(3).with_heads(2), gen);
   rows.push_back(fails("SymbolicAttention: rank 2 x", [=] { return symbolic->forward(rnd({3, 4})).s; }, "SymbolicAttention"));
   rows.push_back(works("SymbolicAttention: empty batch", [=] { return symbolic->forward(rnd({0, 3, 4})).s; }, shape_is({0, 3, 4})));
 
-  auto dual = std::make_shared<DualAttention>(4, 1, 1, gen);
-  rows.push_back(fails("DualAttention: no heads", [] { Generator gen(1); return DualAttention(4, 0, 0, gen).forward(input({1, 2, 4}), Symbols{}); }, "DualAttention"));
+  auto dual = std::make_shared<DualAttention>(DualAttentionOptions().with_d(4).with_n_sa(1).with_n_ra(1), gen);
+  rows.push_back(fails("DualAttention: no heads", [] { Generator gen(1); return DualAttention(DualAttentionOptions().with_d(4).with_n_sa(0).with_n_ra(0), gen).forward(input({1, 2, 4}), Symbols{}); }, "DualAttention"));
   rows.push_back(fails("DualAttention: width 3", [=] { return dual->forward(input({2, 3, 3}), pos->forward(x)); }, "DualAttention"));
   rows.push_back(works("DualAttention: NaN propagates", [=] { return dual->forward(with({2, 3, 4}, 0, kNaN), pos->forward(x)); }, has_nan));
 
@@ -509,8 +509,8 @@ std::vector<Case> module_rows() {
   rows.push_back(fails("GPAMAttention: trainable lam outside (0, lam_max)", [] { Generator gen(1); return GPAMAttention(4, 2, gen, {1.5, true, 1.0}).lam(); }, "GPAMAttention"));
   rows.push_back(works("GPAMAttention: S = 0", [=] { return gp->forward(x, rnd({2, 0, 4})); }, shape_is({2, 3, 4})));
 
-  auto diff = std::make_shared<DifferentialAttention>(8, 2, 0, gen);
-  rows.push_back(fails("DifferentialAttention: d = 6 for 2 heads of two halves", [] { Generator gen(1); return DifferentialAttention(6, 2, 0, gen).lam(); }, "DifferentialAttention"));
+  auto diff = std::make_shared<DifferentialAttention>(DifferentialAttentionOptions().with_d(8).with_heads(2).with_layer(0), gen);
+  rows.push_back(fails("DifferentialAttention: d = 6 for 2 heads of two halves", [] { Generator gen(1); return DifferentialAttention(DifferentialAttentionOptions().with_d(6).with_heads(2).with_layer(0), gen).lam(); }, "DifferentialAttention"));
   rows.push_back(fails("DifferentialAttention: width 4 for 8", [=] { return diff->forward(x, x); }, "DifferentialAttention"));
   rows.push_back(works("DifferentialAttention: T = 0", [=] { return diff->forward(rnd({2, 0, 8}), rnd({2, 3, 8})); }, shape_is({2, 0, 8})));
 

@@ -17,7 +17,7 @@ struct Trace {
 
 // Four Adam steps of a classifier with dropout 0.1 from seed 17, on `threads` threads. Sized so
 // the Linear gemms split into row blocks and the attention runs one task per (batch, head).
-Trace train(int threads, AttentionKind kind) {
+Trace train(int threads, const std::string& model_name) {
   set_num_threads(threads);
   ClassifierConfig c;
   c.in_features = 6;
@@ -25,7 +25,7 @@ Trace train(int threads, AttentionKind kind) {
   c.n_classes = 3;
   c.layers = 2;
   c.mlp_hidden = 16;
-  c.block = {32, 64, FFNKind::SwiGLU, true, 0.1, bench_attention(kind == AttentionKind::Dual ? "dat" : "transformer", 2)};
+  c.block = {32, 64, FFNKind::SwiGLU, true, 0.1, bench_attention(model_name, 2)};
   Generator gen(17);
   Classifier model(c, gen);
   AdamW opt(model.named_parameters(), AdamOptions{3e-3, 0.9, 0.999, 1e-8, 0.01});
@@ -59,8 +59,8 @@ void require_bitwise(const Trace& a, const Trace& b) {
 
 TEST_CASE("determinism: one seed gives bitwise-identical training on 1 and 2 threads", "[determinism]") {
   ThreadCountGuard guard;
-  for (AttentionKind kind : {AttentionKind::Standard, AttentionKind::Dual}) {
-    DYNAMIC_SECTION((kind == AttentionKind::Dual ? "dual attention" : "standard attention")) {
+  for (const std::string kind : {"transformer", "dat", "diff"}) {
+    DYNAMIC_SECTION(kind) {
       const Trace first = train(1, kind), again = train(1, kind), two = train(2, kind);
       require_bitwise(first, again);
       require_bitwise(first, two);

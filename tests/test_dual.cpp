@@ -23,20 +23,20 @@ std::vector<DualCase> dual_cases(Generator& gen) {
   const std::vector<AttentionMask> masks = standard_masks(T);  // none, causal, padding, both
   return {
       {"1 + 1 heads, symmetric, positional, causal", 1, 1, true,
-       std::make_shared<PositionalSymbols>(T, d, gen, DType::F64), masks[1]},
+       std::make_shared<PositionalSymbols>(PositionalSymbolsOptions().with_d(d).with_max_len(T), gen, DType::F64), masks[1]},
       {"0 + 2 heads, relative, padding and causal", 0, 2, false,
-       std::make_shared<PositionRelativeSymbols>(2, d, gen, DType::F64), masks[3]},
-      {"2 + 0 heads, padding", 2, 0, false, std::make_shared<PositionalSymbols>(T, d, gen, DType::F64),
+       std::make_shared<PositionRelativeSymbols>(PositionRelativeSymbolsOptions().with_d(d).with_max_offset(2), gen, DType::F64), masks[3]},
+      {"2 + 0 heads, padding", 2, 0, false, std::make_shared<PositionalSymbols>(PositionalSymbolsOptions().with_d(d).with_max_len(T), gen, DType::F64),
        masks[2]},
       {"1 + 1 heads, symbolic, no mask", 1, 1, false,
-       std::make_shared<SymbolicAttention>(d, 3, 2, gen, DType::F64), masks[0]},
+       std::make_shared<SymbolicAttention>(SymbolicAttentionOptions().with_d(d).with_n_symbols(3).with_heads(2), gen, DType::F64), masks[0]},
   };
 }
 
 DualAttention make_dual(const DualCase& c, Generator& gen) {
   RelationalAttentionOptions o;
   o.symmetric = c.symmetric;
-  return DualAttention(d, c.n_sa, c.n_ra, gen, o, DType::F64);
+  return DualAttention(DualAttentionOptions().with_d(d).with_n_sa(c.n_sa).with_n_ra(c.n_ra).with_relational(o), gen, DType::F64);
 }
 
 std::vector<Tensor> inputs(const Tensor& x, const Module& m, const Module& src) {
@@ -50,7 +50,7 @@ std::vector<Tensor> inputs(const Tensor& x, const Module& m, const Module& src) 
 
 TEST_CASE("DualAttention: submodules, names and shapes", "[dual]") {
   Generator gen(1);
-  DualAttention both(d, 1, 1, gen);
+  DualAttention both(DualAttentionOptions().with_d(d).with_n_sa(1).with_n_ra(1), gen);
   REQUIRE(both.head_dim == 4);
   const auto state = both.state_dict();
   REQUIRE(state.at("sa.wq.weight").shape() == Shape{4, 8});
@@ -59,15 +59,16 @@ TEST_CASE("DualAttention: submodules, names and shapes", "[dual]") {
   REQUIRE(state.at("ra.wr").shape() == Shape{1, 4, 1});  // d_r = n_ra
   REQUIRE(state.at("ra.wo.weight").shape() == Shape{4, 4});
   REQUIRE(state.size() == 8 + 13);  // MHA: 4 Linears; RelationalAttention: 6 Linears and wr
-  DualAttention sensory(d, 2, 0, gen), relational(d, 0, 4, gen);
+  DualAttention sensory(DualAttentionOptions().with_d(d).with_n_sa(2).with_n_ra(0), gen);
+  DualAttention relational(DualAttentionOptions().with_d(d).with_n_sa(0).with_n_ra(4), gen);
   REQUIRE((sensory.sa && !sensory.ra && relational.ra && !relational.sa));
   REQUIRE(relational.ra->head_dim == 2);
 }
 
 TEST_CASE("DualAttention concatenates its sensory and relational heads", "[dual]") {
   Generator gen(2);
-  DualAttention m(d, 1, 1, gen, {}, DType::F64);
-  PositionalSymbols src(T, d, gen, DType::F64);
+  DualAttention m(DualAttentionOptions().with_d(d).with_n_sa(1).with_n_ra(1), gen, DType::F64);
+  PositionalSymbols src(PositionalSymbolsOptions().with_d(d).with_max_len(T), gen, DType::F64);
   Tensor x = rand64({B, T, d}, gen, 1.0, false);
   AttentionMask causal;
   causal.causal = true;
@@ -130,13 +131,13 @@ TEST_CASE("DualAttention invariants: causality, float32", "[dual]") {
 
 TEST_CASE("DualAttention rejects bad sizes and inputs", "[dual][errors]") {
   Generator gen(6);
-  REQUIRE_THROWS_WITH(DualAttention(d, 2, 1, gen),
+  REQUIRE_THROWS_WITH(DualAttention(DualAttentionOptions().with_d(d).with_n_sa(2).with_n_ra(1), gen),
                       Catch::Contains("DualAttention") && Catch::Contains("d = 8"));
-  REQUIRE_THROWS_WITH(DualAttention(d, 0, 0, gen), Catch::Contains("DualAttention"));
-  REQUIRE_THROWS_WITH(DualAttention(d, -1, 3, gen),
+  REQUIRE_THROWS_WITH(DualAttention(DualAttentionOptions().with_d(d).with_n_sa(0).with_n_ra(0), gen), Catch::Contains("DualAttention"));
+  REQUIRE_THROWS_WITH(DualAttention(DualAttentionOptions().with_d(d).with_n_sa(-1).with_n_ra(3), gen),
                       Catch::Contains("DualAttention") && Catch::Contains("-1"));
-  DualAttention m(d, 1, 1, gen);
-  PositionalSymbols src(T, d, gen);
+  DualAttention m(DualAttentionOptions().with_d(d).with_n_sa(1).with_n_ra(1), gen);
+  PositionalSymbols src(PositionalSymbolsOptions().with_d(d).with_max_len(T), gen);
   REQUIRE_THROWS_WITH(m.forward(Tensor::zeros({B, T, 6}), src.forward(Tensor::zeros({B, T, d}))),
                       Catch::Contains("DualAttention") && Catch::Contains("(2, 5, 6)"));
 }

@@ -9,7 +9,9 @@
 #include "models/checkpoint.h"
 #include "models/classifier.h"
 #include "models/lm.h"
+#include "models/registry.h"
 #include "models/transformer.h"
+#include "nn/differential_attention.h"
 #include "nn/optim.h"
 
 using namespace dl;
@@ -24,7 +26,7 @@ AttentionConfig standard_attention() { return AttentionConfig(); }
 
 AttentionConfig dual_attention(int64_t n_sa, int64_t n_ra, SymbolKind symbols = SymbolKind::Positional) {
   AttentionConfig a;
-  a.kind = AttentionKind::Dual;
+  a.kind = "dual";
   a.n_sa = n_sa;
   a.n_ra = n_ra;
   a.symbols = symbols;
@@ -33,9 +35,15 @@ AttentionConfig dual_attention(int64_t n_sa, int64_t n_ra, SymbolKind symbols = 
   return a;
 }
 
+AttentionConfig diff_attention() {
+  AttentionConfig a;
+  a.kind = "diff";
+  return a;
+}
+
 AttentionConfig gpam_attention(bool trainable) {
   AttentionConfig a;
-  a.kind = AttentionKind::GPAM;
+  a.kind = "gpam";
   a.lam_trainable = trainable;
   return a;
 }
@@ -135,7 +143,7 @@ TEST_CASE("model configs: JSON round trip and one line per field", "[models]") {
   const LMConfig lm = json{{"vocab", 10}, {"block", {{"attention", {{"kind", "gpam"}}}}}}.get<LMConfig>();
   REQUIRE(lm.vocab == 10);
   REQUIRE(lm.layers == LMConfig().layers);
-  REQUIRE(lm.block.attention.kind == AttentionKind::GPAM);
+  REQUIRE(lm.block.attention.kind == "gpam");
   REQUIRE(json(ClassifierConfig()).get<ClassifierConfig>().block.ffn == FFNKind::SwiGLU);
 }
 
@@ -158,7 +166,7 @@ TEST_CASE("model configs: impossible values and unknown names are rejected", "[m
 
   REQUIRE_THROWS_WITH(json({{"block", {{"attention", {{"kind", "linear"}}}}}}).get<LMConfig>(),
                       Catch::Contains("unknown attention kind 'linear'") && Catch::Contains("block.attention.kind") &&
-                          Catch::Contains("standard, dual, gpam"));
+                          Catch::Contains("standard, dual, gpam, diff"));
   REQUIRE_THROWS_WITH(json({{"heads", 2}}).get<LMConfig>(), Catch::Contains("LMConfig: unknown field 'heads'"));
   REQUIRE_THROWS_WITH(json({{"layers", "two"}}).get<LMConfig>(), Catch::Contains("'layers' must be an integer"));
   REQUIRE_THROWS_WITH(json({{"src_vocab", 5}, {"src_features", 4}}).get<Seq2SeqConfig>(),
@@ -166,9 +174,55 @@ TEST_CASE("model configs: impossible values and unknown names are rejected", "[m
   REQUIRE_THROWS_WITH(json({{"block", {{"attention", {{"kind", "gpam"}, {"lam_trainable", true}, {"lam", 1.5}}}}}})
                           .get<ClassifierConfig>(),
                       Catch::Contains("trainable lam"));
-  REQUIRE_THROWS_WITH(parse_attention_kind("dat"), Catch::Contains("unknown attention kind 'dat'"));
+  REQUIRE_THROWS_WITH(attention_kind("dat"), Catch::Contains("unknown attention kind 'dat'"));
+  REQUIRE_THROWS_WITH(model_kind("dual"), Catch::Contains("unknown model 'dual'") && Catch::Contains("transformer, dat, gpam, diff"));
   REQUIRE_THROWS_WITH(bench_attention("dat", 3), Catch::Contains("even head count"));
   REQUIRE_THROWS_WITH(bench_lm_config("transformer", "XXXL"), Catch::Contains("unknown size 'XXXL'"));
+}
+
+TEST_CASE("the registry of attention kinds: each entry's preset validates, builds and runs", "[models][registry]") {
+  REQUIRE(model_names() == std::vector<std::string>{"transformer", "dat", "gpam", "diff"});
+  Generator gen(5);
+  const Tensor x = randn({2, 4, 8}, gen);
+  for (const AttentionKindEntry& e : attention_kinds()) {
+    INFO(e.model);
+    REQUIRE(&model_kind(e.model) == &attention_kind(e.kind));
+    const AttentionConfig a = model_attention(e.model, {2, 1, 1});
+    REQUIRE(a.kind == e.kind);
+    REQUIRE(a.total_heads() == 2);
+    // the JSON of a config names the kind, and reads back to the same entry
+    REQUIRE(json(a)["kind"] == e.kind);
+    REQUIRE(json(a).get<AttentionConfig>().kind == e.kind);
+    CausalLM model(tiny_lm(a), gen);
+    REQUIRE(model.forward(Tensor::from_ints({0, 1, 2, 3}, {1, 4})).shape() == Shape{1, 4, 5});
+    REQUIRE(model.attention_maps(0).attention.shape() == Shape{1, e.kind == std::string("dual") ? 1 : 2, 4, 4});
+  }
+  REQUIRE(model_kind("diff").describe(model_attention("diff", {4, 1, 1})) == "4 heads");
+  REQUIRE(model_kind("dat").describe(model_attention("dat", {4, 2, 3})) == "2 sa + 3 ra heads");
+  AttentionConfig odd = diff_attention();
+  odd.heads = 4;  // d / heads = 2: halves of 1 are fine; 8 / 8 = 1 is not
+  odd.validate(8);
+  odd.heads = 8;
+  REQUIRE_THROWS_WITH(odd.validate(8), Catch::Contains("AttentionConfig") && Catch::Contains("two halves") &&
+                                           Catch::Contains("8 / 8"));
+}
+
+TEST_CASE("every model builds its parameters in the dtype it is given", "[models]") {
+  Generator gen(6);
+  auto all_f64 = [](const Module& m) {
+    for (const auto& [name, p] : m.named_parameters()) {
+      INFO(name);
+      REQUIRE(p.dtype() == DType::F64);
+    }
+  };
+  const Classifier classifier(tiny_classifier(dual_attention(1, 1, SymbolKind::Symbolic), Pooling::Mean, true), gen,
+                              DType::F64);
+  all_f64(classifier);
+  const Seq2Seq seq2seq(tiny_seq2seq(diff_attention(), false, true, PositionKind::Learned), gen, DType::F64);
+  all_f64(seq2seq);
+  const CausalLM lm(tiny_lm(gpam_attention(true)), gen, DType::F64);
+  all_f64(lm);
+  REQUIRE(CausalLM(tiny_lm(standard_attention()), gen).head->weight.dtype() == DType::F32);  // the default
 }
 
 TEST_CASE("bench LM configs build bench.md's model", "[models]") {
@@ -178,10 +232,10 @@ TEST_CASE("bench LM configs build bench.md's model", "[models]") {
   const LMConfig dat = bench_lm_config("dat", "M");
   REQUIRE((dat.vocab == 64 && dat.max_len == 64 && dat.layers == 4 && dat.block.d == 128 && dat.block.d_ff == 512));
   const AttentionConfig& a = dat.block.attention;
-  REQUIRE((a.kind == AttentionKind::Dual && a.n_sa == 2 && a.n_ra == 2 && a.n_relations == 2 && a.rel_dim == 0));
+  REQUIRE((a.kind == "dual" && a.n_sa == 2 && a.n_ra == 2 && a.n_relations == 0 && a.rel_dim == 0));
   REQUIRE((a.symmetric && a.symbols == SymbolKind::Positional));
   REQUIRE((dat.block.ffn == FFNKind::GELU && dat.block.pre_norm && dat.block.dropout == 0));
-  REQUIRE(bench_lm_config("gpam", "L").block.attention.kind == AttentionKind::GPAM);
+  REQUIRE(bench_lm_config("gpam", "L").block.attention.kind == "gpam");
   REQUIRE(bench_lm_config("gpam", "L").block.attention.lam == 0.2);
 
   // the parameter count of transformer S by docs/bench.md's description: untied embedding, learned
@@ -205,6 +259,12 @@ TEST_CASE("Seq2Seq: float64 gradients of every parameter", "[models][gradcheck]"
     const Tensor pad = Tensor::from_bools({false, false, false, false, false, false, true, true}, {2, 4});
     check_model_gradients(model, {}, [&](const std::vector<Tensor>&) { return model.forward(src, tgt, pad); });
   }
+  SECTION("token source, differential attention in encoder and decoder, pre-norm") {
+    Seq2Seq model(tiny_seq2seq(diff_attention(), true, true, PositionKind::Sinusoidal), gen);
+    REQUIRE(model.state_dict().count("decoder.0.self_attn.subln.weight"));
+    const Tensor src = random_tokens({2, 4}, 1, 6, gen), tgt = random_tokens({2, 3}, 0, 5, gen);
+    check_model_gradients(model, {}, [&](const std::vector<Tensor>&) { return model.forward(src, tgt); });
+  }
   SECTION("feature source, dual attention, post-norm, sinusoidal positions") {
     Seq2Seq model(tiny_seq2seq(dual_attention(1, 1), false, false, PositionKind::Sinusoidal), gen);
     const Tensor src = rand64({2, 3, 4}, gen), tgt = random_tokens({2, 3}, 0, 5, gen);
@@ -217,6 +277,16 @@ TEST_CASE("CausalLM: float64 gradients of every parameter", "[models][gradcheck]
   const Tensor tokens = random_tokens({2, 3}, 0, 5, gen);
   SECTION("dual attention (bench.md's dat)") {
     CausalLM model(tiny_lm(bench_attention("dat", 2)), gen);
+    check_model_gradients(model, {}, [&](const std::vector<Tensor>&) { return model.forward(tokens); });
+  }
+  SECTION("differential attention (diff), built in float64, two layers") {
+    LMConfig c = tiny_lm(bench_attention("diff", 2));
+    c.layers = 2;
+    CausalLM model(c, gen, DType::F64);
+    for (const auto& [name, p] : model.named_parameters()) REQUIRE(p.dtype() == DType::F64);
+    // lam_init follows each block's depth: 0.8 - 0.6 exp(-0.3 l)
+    const auto& second = static_cast<const DifferentialAttention&>(*(*model.stack->blocks)[1].self_attn.module());
+    REQUIRE(std::fabs(second.lam_init - (0.8 - 0.6 * std::exp(-0.3))) < 1e-15);
     check_model_gradients(model, {}, [&](const std::vector<Tensor>&) { return model.forward(tokens); });
   }
   SECTION("daGPAM with trainable lam") {
@@ -235,6 +305,10 @@ TEST_CASE("Classifier: float64 gradients of every parameter", "[models][gradchec
   }
   SECTION("daGPAM, first-token pooling, post-norm") {
     Classifier model(tiny_classifier(gpam_attention(false), Pooling::First, false), gen);
+    check_model_gradients(model, {x}, [&](const std::vector<Tensor>& in) { return model.forward(in[0]); });
+  }
+  SECTION("differential attention, post-norm") {
+    Classifier model(tiny_classifier(diff_attention(), Pooling::Mean, false), gen);
     check_model_gradients(model, {x}, [&](const std::vector<Tensor>& in) { return model.forward(in[0]); });
   }
   SECTION("dual attention (1, 1), symbolic attention symbols") {
@@ -260,7 +334,7 @@ TEST_CASE("each model overfits one small batch", "[models][train]") {
     REQUIRE(loss < 0.05);
     require_identical(model.greedy_decode(src, 1, 5).tokens, src);
   }
-  for (const char* kind : {"transformer", "dat", "gpam"}) {
+  for (const std::string& kind : model_names()) {
     DYNAMIC_SECTION("CausalLM " << kind << " memorises its tokens") {
       CausalLM model(tiny_lm(bench_attention(kind, 2), 16), gen);
       // distinct first tokens: every prefix has one continuation, so the loss can reach 0
@@ -317,11 +391,13 @@ TEST_CASE("greedy decoding with the key/value cache equals re-running the prefix
       REQUIRE(max_abs_diff(cached64.logits, full64.logits) < 1e-12);
     }
   }
-  SECTION("a dual attention decoder falls back to re-running the prefix") {
-    Seq2Seq model(tiny_seq2seq(dual_attention(1, 1), true, true, PositionKind::Learned), gen);
-    const Decoded cached = model.greedy_decode(src, 1, 4, pad), full = model.greedy_decode_uncached(src, 1, 4, pad);
-    require_identical(cached.tokens, full.tokens);
-    require_identical(cached.logits, full.logits);
+  for (const AttentionConfig& a : {dual_attention(1, 1), diff_attention()}) {
+    DYNAMIC_SECTION("a " << a.kind << " attention decoder falls back to re-running the prefix") {
+      Seq2Seq model(tiny_seq2seq(a, true, true, PositionKind::Learned), gen);
+      const Decoded cached = model.greedy_decode(src, 1, 4, pad), full = model.greedy_decode_uncached(src, 1, 4, pad);
+      require_identical(cached.tokens, full.tokens);
+      require_identical(cached.logits, full.logits);
+    }
   }
 }
 
@@ -330,7 +406,7 @@ TEST_CASE("decoding rejects bad calls", "[models][decode][errors]") {
   Seq2Seq model(tiny_seq2seq(standard_attention(), true, true, PositionKind::Sinusoidal), gen);
   const Tensor src = random_tokens({2, 3}, 2, 6, gen);
   REQUIRE_THROWS_WITH(model.greedy_decode(src, 1, 7), Catch::Contains("greedy_decode") && Catch::Contains("max_len = 6"));
-  DecoderBlock block(tiny_block(dual_attention(1, 1)), std::make_shared<PositionalSymbols>(4, 8, gen), gen);
+  DecoderBlock block(tiny_block(dual_attention(1, 1)), 0, std::make_shared<PositionalSymbols>(PositionalSymbolsOptions().with_d(8).with_max_len(4), gen), gen);
   KVCache cache;
   REQUIRE_THROWS_WITH(block.forward(randn({2, 1, 8}, gen), randn({2, 3, 8}, gen), {}, &cache),
                       Catch::Contains("SelfAttention") && Catch::Contains("no key/value cache") &&

@@ -3,6 +3,7 @@
 #include <cmath>
 #include "nn/feedforward.h"
 #include "nn/init.h"
+#include "nn/containers.h"
 #include "nn/layers.h"
 #include "nn/linear.h"
 #include "nn/positional.h"
@@ -279,4 +280,40 @@ TEST_CASE("Initialisers: PyTorch bounds and statistics", "[nn]") {
 
   Generator g1(5), g2(5);  // a seed fixes every weight
   REQUIRE(Linear(3, 4, g1).weight.to_vector() == Linear(3, 4, g2).weight.to_vector());
+}
+
+TEST_CASE("containers: ModuleDict and Sequential compose modules without a subclass", "[nn][gradcheck]") {
+  Generator gen(71);
+  ModuleDict parts;
+  auto encoder = parts.insert("encoder", std::make_shared<Linear>(3, 4, gen));
+  parts.insert("norm", std::make_shared<LayerNorm>(4));
+  REQUIRE(parts.contains("norm"));
+  REQUIRE(!parts.contains("head"));
+  REQUIRE(parts.at<Linear>("encoder") == encoder);
+  REQUIRE_THROWS_WITH(parts.at<Linear>("head"), Catch::Contains("ModuleDict") && Catch::Contains("'head'") &&
+                                                    Catch::Contains("encoder, norm"));
+  REQUIRE_THROWS_WITH(parts.at<Linear>("norm"), Catch::Contains("'norm' is not of the requested type"));
+  REQUIRE_THROWS_WITH(parts.insert("norm", std::make_shared<LayerNorm>(4)), Catch::Contains("duplicate module name 'norm'"));
+  REQUIRE_THROWS_WITH(parts.insert("a.b", std::make_shared<LayerNorm>(4)), Catch::Contains("invalid module name 'a.b'"));
+  const auto names = parts.state_dict();
+  REQUIRE((names.count("encoder.weight") && names.count("encoder.bias") && names.count("norm.weight")));
+
+  Sequential mlp;
+  REQUIRE(mlp.forward(Tensor::ones({2})).to_vector() == std::vector<double>{1, 1});  // empty: identity
+  mlp.push_back(std::make_shared<Linear>(3, 4, gen));
+  mlp.push_back(std::make_shared<LayerNorm>(4));
+  mlp.push_back(std::make_shared<FeedForward>(4, 6, FFNKind::GELU, gen));
+  REQUIRE(mlp.size() == 3);
+  REQUIRE(mlp.named_parameters().front().first == "0.weight");
+  REQUIRE(mlp.state_dict().count("2.linear2.bias"));
+  mlp.to(DType::F64);
+  randomize(mlp, gen);
+  Tensor x = randn({2, 5, 3}, gen, 0.0, 1.0, DType::F64);
+  REQUIRE(mlp.forward(x).shape() == Shape{2, 5, 4});
+  // forward is each item's forward on the previous output
+  const auto& ffn = *std::static_pointer_cast<FeedForward>(mlp.named_children()[2].second);
+  const auto& norm = *std::static_pointer_cast<LayerNorm>(mlp.named_children()[1].second);
+  const auto& linear = *std::static_pointer_cast<Linear>(mlp.named_children()[0].second);
+  REQUIRE(max_abs_diff(mlp.forward(x), ffn.forward(norm.forward(linear.forward(x)))) == 0);
+  CHECK_GRADIENTS([&](const std::vector<Tensor>& in) { return mlp.forward(in.back()); }, with_params(mlp, {x}));
 }

@@ -63,7 +63,7 @@ TEST_CASE("program flags: bad values are refused naming the flag and value; --he
           {"bench_kernels", "--no-such-flag", false, "--no-such-flag", "ns/elem"},
           {"train_steps", "--help", true, "--checkpoint", "final loss"},
           {"train_steps", "--steps 0", false, "--steps: must be positive, got 0", ""},
-          {"train_steps", "--attention lstm", false, "--attention", ""},
+          {"train_steps", "--attention lstm", false, "--model: lstm not in {transformer,dat,gpam,diff}", ""},
           {"train_steps", "--seed -1", false, "--seed: must be zero or more, got -1", ""},
           {"train_steps", "--checkpoint /nonexistent/dir/x.st", false, "folder '/nonexistent/dir' does not exist",
            "step 10"},
@@ -74,6 +74,9 @@ TEST_CASE("program flags: bad values are refused naming the flag and value; --he
           {"train_classifier", "--dropout nan", false, "--dropout: must be a finite number, got nan", "epoch"},
           {"train_classifier", "--seed -1", false, "--seed: must be zero or more, got -1", "epoch"},
           {"train_classifier", "--seed 1e3", false, "--seed", "epoch"},
+          // --model takes the registry's names (models/registry.h), and lists them
+          {"train_classifier", "--model lstm", false, "diff", "epoch"},
+          {"bench", "--model lstm", false, "transformer", "ms_per_step"},
       },
       dir.path);
 }

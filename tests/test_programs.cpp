@@ -192,6 +192,23 @@ TEST_CASE("programs: run folders, resume, divergence, memory, eval and predict t
        [](const std::string& output, const fs::path&) {
          REQUIRE(output.find("vector ISA: built for ") < output.find("bench model=transformer config=S threads=1"));
        }},
+      // differential attention (--model diff) through every program that trains a model
+      {"diff: a classifier run, its pictures and its config", "train_classifier",
+       "--task occurs --model diff --d 16 --d-ff 32 --train-size 32 --val-size 16 --test-size 16 --batch 16 "
+       "--threads 1 --epochs 2 --pictures 1 --out diff",
+       0, "test accuracy", {"diff/summary.json", "diff/attention_0.svg"}, {}, "",
+       [](const std::string& output, const fs::path& d) {
+         REQUIRE(output.find("diff (2 heads)") != std::string::npos);
+         const json config = json::parse(read(d / "diff/config.json"));
+         REQUIRE(config["run"]["model"] == "diff");
+         REQUIRE(config["model"]["block"]["attention"]["kind"] == "diff");
+       }},
+      {"diff: a seq2seq run", "train_seq2seq", kTinySeq + " --model diff --epochs 1 --out sdiff", 0, "test accuracy",
+       {"sdiff/summary.json"}, {}},
+      {"diff: the LM's steps leave nothing behind", "train_steps", "--model diff --steps 20 --threads 1", 0,
+       "left behind: 0 bytes of tensor storage, 0 tape nodes", {}, {}},
+      {"diff: one benchmark step", "bench", "--model diff --config S --threads 1 --warmup 0 --steps 1 --peak 1", 0,
+       "bench model=diff config=S", {}, {}},
   };
   for (const Row& row : rows) {
     INFO(row.what << ": " << row.program << " " << row.args);
@@ -265,8 +282,15 @@ void check_killed_and_resumed(const std::string& program, const std::string& arg
       while ((done = waitpid(pid, &status, WNOHANG)) == 0 && stamp() == before)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       if (done == 0) {
-        std::this_thread::sleep_for(std::chrono::duration<double>(moment(rng)));
-        kill(pid, SIGKILL);
+        // a random moment of the next epoch, at the latest when that epoch ends: so a killed
+        // process completes at most two epochs, and a run slowed by a loaded machine early on
+        // (a long moment) cannot finish inside its sleep and escape the third kill
+        const auto after = stamp();
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(moment(rng));
+        while (std::chrono::steady_clock::now() < deadline && stamp() == after &&
+               (done = waitpid(pid, &status, WNOHANG)) == 0)
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+        if (done == 0) kill(pid, SIGKILL);
       }
     }
     if (done == 0) waitpid(pid, &status, 0);

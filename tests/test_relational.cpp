@@ -1,7 +1,9 @@
 #include "ops/relational_attention.h"
 
 #include "autograd/parallel.h"
+#include "nn/checkpoint.h"
 #include "nn/relational_attention.h"
+#include "nn/safetensors.h"
 #include "ops/sdpa.h"
 #include "tests/attention_reference.h"
 #include "tests/naive/modules.h"
@@ -256,14 +258,14 @@ std::vector<ModuleCase> module_cases(Generator& gen) {
   rca.rca = true;
   wide.n_relations = 3, wide.rel_dim = 2;
   return {
-      {"positional", {}, std::make_shared<PositionalSymbols>(T + 1, d, gen, DType::F64), kMasks[0]},
+      {"positional", {}, std::make_shared<PositionalSymbols>(PositionalSymbolsOptions().with_d(d).with_max_len(T + 1), gen, DType::F64), kMasks[0]},
       {"symmetric, relative, causal", sym,
-       std::make_shared<PositionRelativeSymbols>(D, d, gen, DType::F64), kCausal},
+       std::make_shared<PositionRelativeSymbols>(PositionRelativeSymbolsOptions().with_d(d).with_max_offset(D), gen, DType::F64), kCausal},
       {"symbolic, d_r 3, dp 2, padding", wide,
-       std::make_shared<SymbolicAttention>(d, 3, 2, gen, DType::F64), kMasks[3]},
-      {"RCA, relative, causal", rca, std::make_shared<PositionRelativeSymbols>(D, d, gen, DType::F64),
+       std::make_shared<SymbolicAttention>(SymbolicAttentionOptions().with_d(d).with_n_symbols(3).with_heads(2), gen, DType::F64), kMasks[3]},
+      {"RCA, relative, causal", rca, std::make_shared<PositionRelativeSymbols>(PositionRelativeSymbolsOptions().with_d(d).with_max_offset(D), gen, DType::F64),
        kCausal},
-      {"RCA, positional", rca, std::make_shared<PositionalSymbols>(T, d, gen, DType::F64), kMasks[2]},
+      {"RCA, positional", rca, std::make_shared<PositionalSymbols>(PositionalSymbolsOptions().with_d(d).with_max_len(T), gen, DType::F64), kMasks[2]},
   };
 }
 
@@ -335,7 +337,7 @@ TEST_CASE("RelationalAttention keeps alpha and r of its last forward", "[relatio
   RelationalAttentionOptions o;
   o.symmetric = true;
   RelationalAttention m(d, H, gen, o, DType::F64);
-  PositionalSymbols src(T, d, gen, DType::F64);
+  PositionalSymbols src(PositionalSymbolsOptions().with_d(d).with_max_len(T), gen, DType::F64);
   Tensor x = rand64({B, T, d}, gen);
   Tensor y = m.forward(x, src.forward(x), kCausal);
   REQUIRE(y.shape() == Shape{B, T, d});
@@ -353,7 +355,7 @@ TEST_CASE("RelationalAttention: float32 agrees with float64; bad inputs throw",
           "[relational][errors]") {
   Generator gen(55);
   RelationalAttention m(d, H, gen, {}, DType::F64);
-  PositionRelativeSymbols src(D, d, gen, DType::F64);
+  PositionRelativeSymbols src(PositionRelativeSymbolsOptions().with_d(d).with_max_offset(D), gen, DType::F64);
   Tensor x = rand64({B, T, d}, gen, 1.0, false);
   Tensor y = m.forward(x, src.forward(x), kCausal);
   m.to(DType::F32);
@@ -366,7 +368,7 @@ TEST_CASE("RelationalAttention: float32 agrees with float64; bad inputs throw",
                                                            Catch::Contains("3"));
   REQUIRE_THROWS_WITH(m.forward(Tensor::zeros({B, T, 6}), src.forward(x32)),
                       Catch::Contains("RelationalAttention") && Catch::Contains("(2, 5, 6)"));
-  PositionalSymbols short_src(3, d, gen);  // symbols for 3 positions, 5 needed
+  PositionalSymbols short_src(PositionalSymbolsOptions().with_d(d).with_max_len(3), gen);  // symbols for 3 positions, 5 needed
   REQUIRE_THROWS_WITH(m.forward(x32, short_src.forward(slice(x32, 1, 0, 3))),
                       Catch::Contains("relational_attention") && Catch::Contains("(1, 2, 3, 4)"));
 }
@@ -376,7 +378,7 @@ TEST_CASE("RelationalAttention: a training step leaves no graph or buffers behin
   RelationalAttentionOptions o;
   o.symmetric = true;
   RelationalAttention m(d, H, gen, o, DType::F64);
-  PositionRelativeSymbols src(D, d, gen, DType::F64);
+  PositionRelativeSymbols src(PositionRelativeSymbolsOptions().with_d(d).with_max_offset(D), gen, DType::F64);
   Tensor x = rand64({B, T, d}, gen, 1.0, false);
   auto step = [&] {
     Tensor y = m.forward(x, src.forward(x), kCausal);
@@ -389,4 +391,55 @@ TEST_CASE("RelationalAttention: a training step leaves no graph or buffers behin
   step();
   REQUIRE(live_nodes() == nodes);
   REQUIRE(live_storage_bytes() == bytes);
+}
+
+// A symmetric module's state dict is what PyTorch's module with self.wk_rel = self.wq_rel would
+// give (tests/pytorch_load_relational.py loads a saved one with strict=True): wk_rel.* beside
+// wq_rel.*, the same tensors; the parameters (what an optimizer sees) hold them once.
+TEST_CASE("symmetric RelationalAttention: wk_rel is saved under its own name and checked on load", "[relational][checkpoint]") {
+  TempDir dir;
+  Generator gen(81), other(82);
+  RelationalAttentionOptions o;
+  o.symmetric = true;
+  RelationalAttention m(8, 2, gen, o), restored(8, 2, other, o);
+  const auto state = m.state_dict();
+  REQUIRE((state.count("wk_rel.weight") && state.count("wk_rel.bias")));
+  REQUIRE(state.at("wk_rel.weight").same(state.at("wq_rel.weight")));
+  REQUIRE(m.tied_names() == std::map<std::string, std::string>{{"wk_rel.bias", "wq_rel.bias"},
+                                                               {"wk_rel.weight", "wq_rel.weight"}});
+  REQUIRE(state.size() == m.named_parameters().size() + 2);
+
+  // through a safetensors file, as written: both names, equal values
+  const std::string path = dir.path + "/ra.safetensors";
+  write_safetensors(path, state, {});
+  std::map<std::string, Tensor> read = read_safetensors(path).tensors;
+  REQUIRE(read.at("wk_rel.weight").to_vector() == read.at("wq_rel.weight").to_vector());
+  restored.load_state_dict(read);
+  for (const auto& [name, t] : restored.state_dict()) REQUIRE(t.to_vector() == state.at(name).to_vector());
+
+  // a state without the second name (saved before it was stored) still loads
+  std::map<std::string, Tensor> old = read;
+  old.erase("wk_rel.weight");
+  old.erase("wk_rel.bias");
+  RelationalAttention from_old(8, 2, other, o);
+  from_old.load_state_dict(old);
+  REQUIRE(from_old.wk_rel->weight.to_vector() == state.at("wq_rel.weight").to_vector());
+
+  // two copies that differ are refused, naming both
+  std::vector<double> w = read.at("wk_rel.weight").to_vector();
+  w[0] += 1;
+  read["wk_rel.weight"] = Tensor::from_vector(w, read.at("wk_rel.weight").shape());
+  REQUIRE_THROWS_WITH(restored.load_state_dict(read),
+                      Catch::Contains("'wk_rel.weight' and 'wq_rel.weight' are one tied tensor") &&
+                          Catch::Contains("differ"));
+  write_safetensors(path, read, {{"step", "0"}});
+  REQUIRE_THROWS_WITH(load_checkpoint(path, restored), Catch::Contains("load_checkpoint") &&
+                                                          Catch::Contains("'wk_rel.weight' and 'wq_rel.weight'"));
+
+  // a checkpoint round trip keeps the tie: one tensor under two names
+  save_checkpoint(path, m, nullptr, 3);
+  RelationalAttention loaded(8, 2, other, o);
+  REQUIRE(load_checkpoint(path, loaded).step == 3);
+  REQUIRE(loaded.wk_rel == loaded.wq_rel);
+  REQUIRE(loaded.wq_rel->weight.to_vector() == state.at("wq_rel.weight").to_vector());
 }

@@ -23,7 +23,7 @@ std::vector<std::string> names(const Module& m) {
 
 TEST_CASE("positional symbols: the first S rows of the table", "[symbols]") {
   Generator gen(1);
-  PositionalSymbols src(7, 8, gen, DType::F64);
+  PositionalSymbols src(PositionalSymbolsOptions().with_d(8).with_max_len(7), gen, DType::F64);
   REQUIRE(names(src) == std::vector<std::string>{"symbols"});
   Tensor x = rand64({2, 5, 8}, gen, 1.0, false);
   Symbols s = src.forward(x);
@@ -43,19 +43,19 @@ TEST_CASE("positional symbols: the first S rows of the table", "[symbols]") {
 
 TEST_CASE("position-relative symbols: the whole (2D+1, d) table, flagged relative", "[symbols]") {
   Generator gen(2);
-  PositionRelativeSymbols src(3, 8, gen, DType::F64);
+  PositionRelativeSymbols src(PositionRelativeSymbolsOptions().with_d(8).with_max_offset(3), gen, DType::F64);
   REQUIRE(names(src) == std::vector<std::string>{"symbols"});
   Symbols s = src.forward(rand64({2, 5, 8}, gen, 1.0, false));
   REQUIRE(s.relative);
   REQUIRE(s.s.shape() == Shape{7, 8});
   REQUIRE(s.s.same(src.symbols));
-  REQUIRE_THROWS_WITH(PositionRelativeSymbols(-1, 8, gen), Catch::Contains("PositionRelativeSymbols"));
+  REQUIRE_THROWS_WITH(PositionRelativeSymbols(PositionRelativeSymbolsOptions().with_d(8).with_max_offset(-1), gen), Catch::Contains("PositionRelativeSymbols"));
 }
 
 TEST_CASE("symbolic attention: per-head attention over the symbol library", "[symbols]") {
   Generator gen(3);
   const int64_t B = 2, S = 5, d = 8, n_s = 6, H = 2, dk = d / H;
-  SymbolicAttention src(d, n_s, H, gen, DType::F64);
+  SymbolicAttention src(SymbolicAttentionOptions().with_d(d).with_n_symbols(n_s).with_heads(H), gen, DType::F64);
   REQUIRE(names(src) == std::vector<std::string>{"templates", "symbols", "wq.weight", "wq.bias"});
   Tensor x = rand64({B, S, d}, gen);
   Symbols s = src.forward(x);
@@ -78,16 +78,15 @@ TEST_CASE("symbolic attention: per-head attention over the symbol library", "[sy
 
   CHECK_GRADIENTS([&](const std::vector<Tensor>& in) { return src.forward(in[0]).s; },
                   with_parameters({x}, src));
-  REQUIRE_THROWS_WITH(SymbolicAttention(8, 6, 3, gen), Catch::Contains("SymbolicAttention") &&
-                                                           Catch::Contains("d 8") &&
-                                                           Catch::Contains("n_heads 3"));
+  REQUIRE_THROWS_WITH(SymbolicAttention(SymbolicAttentionOptions().with_d(8).with_n_symbols(6).with_heads(3), gen),
+                      Catch::Contains("SymbolicAttention") && Catch::Contains("d 8") && Catch::Contains("heads 3"));
   REQUIRE_THROWS_WITH(src.forward(rand64({B, S, 6}, gen)),
                       Catch::Contains("SymbolicAttention") && Catch::Contains("(2, 5, 6)"));
 }
 
 TEST_CASE("one symbol source serves several layers through the common interface", "[symbols]") {
   Generator gen(4);
-  std::shared_ptr<SymbolSource> src = std::make_shared<SymbolicAttention>(8, 4, 2, gen, DType::F64);
+  std::shared_ptr<SymbolSource> src = std::make_shared<SymbolicAttention>(SymbolicAttentionOptions().with_d(8).with_n_symbols(4).with_heads(2), gen, DType::F64);
   Tensor x = rand64({2, 5, 8}, gen, 1.0, false);
   Tensor layer1 = src->forward(x).s, layer2 = src->forward(x * 2.0).s;  // each layer's own input
   (sum(layer1) + sum(layer2 * layer2)).backward();

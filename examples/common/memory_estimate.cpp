@@ -49,10 +49,12 @@ MemoryEstimate estimate_memory(const RunSpec& spec, const tasks::Sizes& sizes) {
                           static_cast<double>(sizes.test) * (1 + probe.extra_tests.size());
   const ModelSpec& m = spec.model;
   const double d = static_cast<double>(m.d), d_ff = static_cast<double>(m.d_ff);
-  const double heads = m.kind == "dat" ? static_cast<double>(m.n_sa + m.n_ra) : static_cast<double>(m.heads);
-  // A layer: attention's four d x d projections (DAT's relations about as many again) and
+  const AttentionConfig a = m.attention();
+  const double heads = static_cast<double>(a.total_heads());
+  // A layer: its attention's parameters (the kind's module, built once here to count them) and
   // SwiGLU's three d x d_ff; a seq2seq model has an encoder and a decoder with cross-attention.
-  const double attention = (m.kind == "dat" ? 8 : 4) * d * d;
+  Generator gen(0);
+  const double attention = static_cast<double>(attention_kind(a.kind).build(a, {m.d, 0, DType::F32}, gen)->num_parameters());
   const bool seq2seq = is_seq2seq_task(spec.task);
   const double layers = static_cast<double>(m.layers) * (seq2seq ? 2 : 1);
   const double per_layer = attention + 3 * d * d_ff + (seq2seq ? 2 * d * d : 0);

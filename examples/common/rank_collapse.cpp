@@ -20,7 +20,7 @@ std::vector<StudyModel> study_models(int64_t heads, const std::vector<double>& l
   std::vector<StudyModel> models = {{"softmax", softmax}};
   for (double lam : lams) {
     AttentionConfig gpam = softmax;
-    gpam.kind = AttentionKind::GPAM;
+    gpam.kind = "gpam";
     gpam.lam = lam;
     char name[48];
     std::snprintf(name, sizeof name, "daGPAM lam=%g", lam);
@@ -53,7 +53,7 @@ class StudyStack : public Module {
   StudyStack(StackKind kind, const RankCollapseConfig& c, const AttentionConfig& attention, Generator& gen) {
     if (kind == StackKind::Pure) {
       for (int64_t l = 0; l < c.layers; ++l) {
-        pure_.emplace_back(attention, c.d, nullptr, gen);
+        pure_.emplace_back(attention, AttentionSite{c.d, l, DType::F32}, nullptr, gen);
         scale_preserving_init(*register_module(std::to_string(l), pure_.back().module()), gen);
       }
       return;
@@ -107,7 +107,7 @@ LayerStats measure_stack(const RankCollapseConfig& c, StackKind stack, const Att
   Tensor r = randn({c.B, c.T, c.d}, gen, 0.0, 1.0, DType::F64);  // (B, T, d), the loss weighting
   Generator softmax_gen = gen;  // the state the softmax stack of this seed is built from
   StudyStack model(stack, c, attention, gen);
-  if (attention.kind != AttentionKind::Standard) {
+  if (attention.kind != "standard") {
     // Paired comparison: the softmax stack's very weights (wneg, theta are extra), so a
     // difference comes from the attention, not from another draw of the other weights.
     AttentionConfig softmax;

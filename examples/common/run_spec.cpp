@@ -11,26 +11,10 @@ using json = nlohmann::json;
 
 bool is_seq2seq_task(const std::string& task) { return task == "sorting" || task == "copy" || task == "reverse"; }
 
-AttentionConfig ModelSpec::attention() const {
-  AttentionConfig a;
-  a.heads = heads;
-  if (kind == "transformer") return a;
-  if (kind == "gpam") {
-    a.kind = AttentionKind::GPAM;
-    return a;
-  }
-  DL_CHECK(kind == "dat", "model", "unknown model kind '" + kind + "' (expected transformer, dat or gpam)");
-  a.kind = AttentionKind::Dual;  // docs/tasks.md's DAT: symmetric relations, positional symbols
-  a.n_sa = n_sa;
-  a.n_ra = n_ra;
-  a.symmetric = true;
-  a.symbols = SymbolKind::Positional;
-  return a;
-}
+AttentionConfig ModelSpec::attention() const { return model_attention(kind, {heads, n_sa, n_ra}); }
 
 std::string ModelSpec::str() const {
-  const std::string heads_text = kind == "dat" ? std::to_string(n_sa) + " sa + " + std::to_string(n_ra) + " ra heads"
-                                               : std::to_string(heads) + " heads";
+  const std::string heads_text = model_kind(kind).describe(attention());
   return kind + " (" + heads_text + "), " + std::to_string(layers) + " layers, d " + std::to_string(d) + ", d_ff " +
          std::to_string(d_ff) + ", dropout " + fixed(dropout, 2);
 }
@@ -151,7 +135,7 @@ void add_run_flags(CLI::App& app, RunSpec& s, const std::vector<std::string>& ta
   app.add_option("--task", s.task, "task")->capture_default_str()->check(CLI::IsMember(task_names));
   app.add_option("--model", s.model.kind, "model kind")
       ->capture_default_str()
-      ->check(CLI::IsMember({"transformer", "dat", "gpam"}));
+      ->check(CLI::IsMember(model_names()));
   app.add_option("--layers", s.model.layers, "layers (seq2seq: of the encoder and of the decoder)")
       ->capture_default_str()
       ->check(cli::Positive);

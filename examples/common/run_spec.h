@@ -10,6 +10,7 @@
 #include "examples/common/dataset.h"
 #include "examples/common/fit.h"
 #include "models/config.h"
+#include "models/registry.h"
 
 namespace dl::train {
 
@@ -17,10 +18,10 @@ bool is_seq2seq_task(const std::string& task);  // sorting, copy, reverse
 
 // The model of a run, by the names of the programs' flags.
 struct ModelSpec {
-  std::string kind = "transformer";  // transformer | dat | gpam
+  std::string kind = "transformer";  // a model name of models/registry.h: transformer | dat | gpam | diff
   int64_t layers = 2;                // seq2seq: encoder and decoder layers each
   int64_t d = 128, d_ff = 256;
-  int64_t heads = 2;                 // transformer and gpam
+  int64_t heads = 2;                 // transformer, gpam and diff
   int64_t n_sa = 1, n_ra = 1;        // dat: sensory and relational heads
   double dropout = 0.1;
 
