@@ -1,7 +1,8 @@
 // Multi-head attention (docs/attention.md), and the head bookkeeping every attention module shares.
 //
 //   Q = x Wq + bq,  K = y Wk + bk,  V = y Wv + bv       (Linear wq, wk, wv: d -> H dh)
-//   O = SDPA(Q_h, K_h, V_h, M) for every head h         (one fused op, ops/sdpa.h)
+//   O = SDPA(Q_h, K_h, V_h, M) for every head h         (ops/sdpa.h; tiled for long sequences,
+//                                                        ops/attention_select.h)
 //   out = concat_h(O_h) Wo + bo                         (Linear wo: H dh -> H dh)
 //
 // Its three uses: global self-attention forward(x) (= forward(x, x)), causal self-attention
