@@ -139,7 +139,7 @@ void validate_gpam(const AttentionConfig& c, int64_t d) {
 }
 
 std::shared_ptr<Module> build_gpam(const AttentionConfig& c, const AttentionSite& s, Generator& gen) {
-  return std::make_shared<GPAMAttention>(s.d, c.heads, gen, GPAMOptions{c.lam, c.lam_trainable, c.lam_max}, s.dtype);
+  return std::make_shared<GPAMAttention>(s.d, c.heads, gen, GPAMOptions().with_lam(c.lam).with_trainable(c.lam_trainable).with_lam_max(c.lam_max), s.dtype);
 }
 
 Tensor forward_gpam(Module& m, const Tensor& x, const Symbols&, const AttentionMask& mask, KVCache* cache) {

@@ -43,11 +43,10 @@ AttentionMask KVCache::append(Tensor& k_step, Tensor& v_step, AttentionMask mask
 }
 
 MultiHeadAttention::MultiHeadAttention(int64_t d_, int64_t heads_, Generator& gen, DType dtype)
-    : MultiHeadAttention(d_, heads_, head_size("MultiHeadAttention", d_, heads_), gen, dtype) {}
+    : MultiHeadAttention(MultiHeadAttentionOptions().with_d(d_).with_heads(heads_), gen, dtype) {}
 
-MultiHeadAttention::MultiHeadAttention(int64_t d_, int64_t heads_, int64_t head_dim_, Generator& gen,
-                                       DType dtype)
-    : d(d_), heads(heads_), head_dim(head_dim_) {
+MultiHeadAttention::MultiHeadAttention(const MultiHeadAttentionOptions& o, Generator& gen, DType dtype)
+    : d(o.d), heads(o.heads), head_dim(o.head_dim != 0 ? o.head_dim : head_size("MultiHeadAttention", o.d, o.heads)) {
   DL_CHECK(d > 0 && heads > 0 && head_dim > 0, "MultiHeadAttention",
            "sizes must be positive, got d " + std::to_string(d) + ", heads " + std::to_string(heads) +
                ", head_dim " + std::to_string(head_dim));

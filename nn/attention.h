@@ -40,12 +40,24 @@ struct KVCache {
   AttentionMask append(Tensor& k_step, Tensor& v_step, AttentionMask mask);
 };
 
+// Sizes by name, for heads narrower than d / heads (dual attention's sensory heads):
+// MultiHeadAttentionOptions().with_d(64).with_heads(1).with_head_dim(32). Not an aggregate, so
+// {64, 1, 32} cannot silently mean heads 32 of width 1.
+struct MultiHeadAttentionOptions {
+  explicit MultiHeadAttentionOptions() = default;
+  int64_t d = 0, heads = 0;
+  int64_t head_dim = 0;  // 0: d / heads
+  MultiHeadAttentionOptions& with_d(int64_t v) { d = v; return *this; }
+  MultiHeadAttentionOptions& with_heads(int64_t v) { heads = v; return *this; }
+  MultiHeadAttentionOptions& with_head_dim(int64_t v) { head_dim = v; return *this; }
+};
+
 class MultiHeadAttention : public Module {
  public:
+  // heads of d / heads each (a swap of d and heads fails the check that heads divide d)
   MultiHeadAttention(int64_t d, int64_t heads, Generator& gen, DType dtype = DType::F32);
-  // heads of head_dim each, d -> heads * head_dim (dual attention's sensory heads use this)
-  MultiHeadAttention(int64_t d, int64_t heads, int64_t head_dim, Generator& gen,
-                     DType dtype = DType::F32);
+  // heads of head_dim each, d -> heads * head_dim
+  MultiHeadAttention(const MultiHeadAttentionOptions& options, Generator& gen, DType dtype = DType::F32);
 
   // x (B, T, d), y (B, S, d) -> (B, T, heads * head_dim)
   Tensor forward(const Tensor& x, const Tensor& y, AttentionMask mask = AttentionMask(),

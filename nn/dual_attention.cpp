@@ -11,7 +11,8 @@ DualAttention::DualAttention(const DualAttentionOptions& options, Generator& gen
                std::to_string(n_ra));
   head_dim = head_size("DualAttention", d, n_sa + n_ra);
   if (n_sa > 0)
-    sa = register_module("sa", std::make_shared<MultiHeadAttention>(d, n_sa, head_dim, gen, dtype));
+    sa = register_module("sa", std::make_shared<MultiHeadAttention>(
+                                     MultiHeadAttentionOptions().with_d(d).with_heads(n_sa).with_head_dim(head_dim), gen, dtype));
   if (n_ra > 0) {
     RelationalAttentionOptions o = options.relational;
     o.head_dim = head_dim;

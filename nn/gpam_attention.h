@@ -14,10 +14,16 @@
 
 namespace dl {
 
+// Set by name (GPAMOptions().with_lam(0.3).with_trainable(true)); not an aggregate, so lam and
+// lam_max cannot be swapped silently in a positional {...}.
 struct GPAMOptions {
+  explicit GPAMOptions() = default;
   double lam = 0.2;        // the fixed lam, or every lam_h's initial value when trainable
   bool trainable = false;  // learn theta (H), lam_h = lam_max * sigmoid(theta_h)
   double lam_max = 1.0;
+  GPAMOptions& with_lam(double v) { lam = v; return *this; }
+  GPAMOptions& with_trainable(bool v) { trainable = v; return *this; }
+  GPAMOptions& with_lam_max(double v) { lam_max = v; return *this; }
 };
 
 class GPAMAttention : public Module {

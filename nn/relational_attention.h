@@ -22,7 +22,8 @@
 
 namespace dl {
 
-struct RelationalAttentionOptions {
+struct RelationalAttentionOptions {  // set by name; not an aggregate, so its sizes cannot be swapped in a {...}
+  explicit RelationalAttentionOptions() = default;
   int64_t head_dim = 0;     // dh; 0: d / n_heads
   int64_t n_relations = 0;  // d_r; 0: n_heads
   int64_t rel_dim = 0;      // dp; 0: dh
@@ -34,7 +35,7 @@ struct RelationalAttentionOptions {
 class RelationalAttention : public Module {
  public:
   RelationalAttention(int64_t d, int64_t n_heads, Generator& gen,
-                      const RelationalAttentionOptions& options = {}, DType dtype = DType::F32);
+                      const RelationalAttentionOptions& options = RelationalAttentionOptions(), DType dtype = DType::F32);
 
   // x (B, T, d); symbols per position (T, d) or (B, T, d), or a relative table -> (B, T, H dh).
   Tensor forward(const Tensor& x, const Symbols& symbols, const AttentionMask& mask = {});

@@ -181,7 +181,7 @@ TEST_CASE("MultiHeadAttention: causality, padding, float32", "[attention_modules
   MultiHeadAttention m(d, H, gen, DType::F64);
   check_invariants(m, gen);
   // heads of another size (dual attention's sensory part): d -> H * head_dim
-  MultiHeadAttention narrow(d, H, 3, gen, DType::F64);
+  MultiHeadAttention narrow(MultiHeadAttentionOptions().with_d(d).with_heads(H).with_head_dim(3), gen, DType::F64);
   REQUIRE(narrow.forward(rand64({B, T, d}, gen), rand64({B, T, d}, gen)).shape() == Shape{B, T, H * 3});
 }
 
@@ -315,7 +315,7 @@ TEST_CASE("attention modules: long sequences run tiled and equal the twin", "[at
   Generator gen(48);
   const int64_t long_T = 512;  // T * S = 512^2: the tiled form (ops/attention_select.h)
   MultiHeadAttention mha(d, H, gen, DType::F64);
-  GPAMAttention gpam(d, H, gen, GPAMOptions{0.3, true, 1.0}, DType::F64);
+  GPAMAttention gpam(d, H, gen, GPAMOptions().with_lam(0.3).with_trainable(true), DType::F64);
   DifferentialAttention differential(DifferentialAttentionOptions().with_d(d).with_heads(H).with_layer(2), gen, DType::F64);
   Tensor x = rand64({1, long_T, d}, gen);
   auto check = [&](auto& m, auto twin) {
@@ -353,6 +353,9 @@ static_assert(!std::is_aggregate_v<PositionalSymbolsOptions>);
 static_assert(!std::is_aggregate_v<PositionRelativeSymbolsOptions>);
 static_assert(!std::is_aggregate_v<DualAttentionOptions>);
 static_assert(!std::is_aggregate_v<DifferentialAttentionOptions>);
+static_assert(!std::is_aggregate_v<MultiHeadAttentionOptions>);
+static_assert(!std::is_aggregate_v<GPAMOptions>);
+static_assert(!std::is_aggregate_v<RelationalAttentionOptions>);
 
 TEST_CASE("attention modules: options structs name every size; a missing one is refused", "[attention_modules][errors]") {
   Generator gen(51);
@@ -369,4 +372,9 @@ TEST_CASE("attention modules: options structs name every size; a missing one is 
                       Catch::Contains("DifferentialAttention"));
   REQUIRE_THROWS_WITH(DifferentialAttention(DifferentialAttentionOptions().with_d(8).with_heads(2).with_layer(-1), gen),
                       Catch::Contains("layer must not be negative, got -1"));
+  const MultiHeadAttention narrow(MultiHeadAttentionOptions().with_d(8).with_heads(2).with_head_dim(3), gen);
+  REQUIRE((narrow.heads == 2 && narrow.head_dim == 3 && narrow.wq->weight.shape() == Shape{6, 8}));
+  REQUIRE_THROWS_WITH(MultiHeadAttention(MultiHeadAttentionOptions().with_d(8), gen),
+                      Catch::Contains("MultiHeadAttention"));
+  REQUIRE_THROWS_WITH(MultiHeadAttention(2, 8, gen), Catch::Contains("8 heads do not divide d = 2"));  // swapped
 }

@@ -506,7 +506,7 @@ std::vector<Case> module_rows() {
 
   auto gp = std::make_shared<GPAMAttention>(4, 2, gen);
   rows.push_back(fails("GPAMAttention: width 3", [=] { return gp->forward(input({2, 3, 3}), y); }, "GPAMAttention"));
-  rows.push_back(fails("GPAMAttention: trainable lam outside (0, lam_max)", [] { Generator gen(1); return GPAMAttention(4, 2, gen, {1.5, true, 1.0}).lam(); }, "GPAMAttention"));
+  rows.push_back(fails("GPAMAttention: trainable lam outside (0, lam_max)", [] { Generator gen(1); return GPAMAttention(4, 2, gen, GPAMOptions().with_lam(1.5).with_trainable(true)).lam(); }, "GPAMAttention"));
   rows.push_back(works("GPAMAttention: S = 0", [=] { return gp->forward(x, rnd({2, 0, 4})); }, shape_is({2, 3, 4})));
 
   auto diff = std::make_shared<DifferentialAttention>(DifferentialAttentionOptions().with_d(8).with_heads(2).with_layer(0), gen);

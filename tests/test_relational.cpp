@@ -258,7 +258,7 @@ std::vector<ModuleCase> module_cases(Generator& gen) {
   rca.rca = true;
   wide.n_relations = 3, wide.rel_dim = 2;
   return {
-      {"positional", {}, std::make_shared<PositionalSymbols>(PositionalSymbolsOptions().with_d(d).with_max_len(T + 1), gen, DType::F64), kMasks[0]},
+      {"positional", RelationalAttentionOptions(), std::make_shared<PositionalSymbols>(PositionalSymbolsOptions().with_d(d).with_max_len(T + 1), gen, DType::F64), kMasks[0]},
       {"symmetric, relative, causal", sym,
        std::make_shared<PositionRelativeSymbols>(PositionRelativeSymbolsOptions().with_d(d).with_max_offset(D), gen, DType::F64), kCausal},
       {"symbolic, d_r 3, dp 2, padding", wide,
@@ -354,7 +354,7 @@ TEST_CASE("RelationalAttention keeps alpha and r of its last forward", "[relatio
 TEST_CASE("RelationalAttention: float32 agrees with float64; bad inputs throw",
           "[relational][errors]") {
   Generator gen(55);
-  RelationalAttention m(d, H, gen, {}, DType::F64);
+  RelationalAttention m(d, H, gen, RelationalAttentionOptions(), DType::F64);
   PositionRelativeSymbols src(PositionRelativeSymbolsOptions().with_d(d).with_max_offset(D), gen, DType::F64);
   Tensor x = rand64({B, T, d}, gen, 1.0, false);
   Tensor y = m.forward(x, src.forward(x), kCausal);
