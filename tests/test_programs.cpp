@@ -140,10 +140,18 @@ TEST_CASE("programs: run folders, resume, divergence, memory, eval and predict t
   };
   const std::vector<Row> rows = {
       {"a fresh run leaves its folder", "train_classifier", kTiny + " --epochs 2 --pictures 1 --out a", 0,
-       "final model (epoch 2): test accuracy", first_run, {}, "", selected("a", "final", 2)},
+       "final model (epoch 2", first_run, {}, "", selected("a", "final", 2)},
       {"--select best keeps the best validation epoch as the checkpoint", "train_classifier",
        kTiny + " --epochs 3 --pictures 0 --select best --out sb", 0, "best model (epoch",
        {"sb/checkpoint.safetensors"}, {"sb/best.safetensors"}, "", selected("sb", "best", 3)},
+      {"a best epoch that is the last is tested once, both figures kept", "train_classifier",
+       kTiny + " --epochs 1 --pictures 0 --out one", 0, "final model (epoch 1, the best model): test accuracy",
+       {"one/summary.json"}, {}, "",
+       [](const std::string&, const fs::path& d) {
+         const json summary = json::parse(read(d / "one/summary.json"));
+         REQUIRE(summary["best"]["epoch"] == 1);
+         REQUIRE(summary["final"] == summary["best"]);
+       }},
       {"--select takes final or best only", "train_classifier", kTiny + " --select last --out sx", -1, "--select",
        {}, {"sx"}},
       {"a folder holding a run is not reused", "train_classifier", kTiny + " --epochs 2 --out a", 1,

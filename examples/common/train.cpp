@@ -74,17 +74,19 @@ void claim_folder(RunDir& dir, const RunSpec& spec) {
   }
 }
 
+// One line: the test accuracy, then each held-out set's.
+void print_scores(std::ostream& out, double test_accuracy, const json& heldout) {
+  out << "test accuracy " << percent(test_accuracy);
+  for (const auto& [name, accuracy] : heldout.items()) out << "  " << name << " " << percent(accuracy.get<double>());
+  out << "\n";
+}
+
 // The test split's score and each held-out set's accuracy, printed on one line.
 std::pair<Score, json> test_model(Objective& objective, const TaskData& data, int64_t batch, std::ostream& out) {
   const Score test = evaluate(objective, data.test, batch);
   json heldout = json::object();
-  out << "test accuracy " << percent(test.accuracy);
-  for (const auto& [name, split] : data.extra_tests) {
-    const double accuracy = evaluate(objective, split, batch).accuracy;
-    heldout[name] = accuracy;
-    out << "  " << name << " " << percent(accuracy);
-  }
-  out << "\n";
+  for (const auto& [name, split] : data.extra_tests) heldout[name] = evaluate(objective, split, batch).accuracy;
+  print_scores(out, test.accuracy, heldout);
   return {test, heldout};
 }
 
@@ -154,8 +156,17 @@ json train_and_test(const RunSpec& spec, RunDir& dir, TaskData& data, M& model, 
     std::tie(test, heldout) = test_model(objective, data, spec.batch, out);
   } else {
     const std::map<std::string, Tensor> final_weights = snapshot(model);
-    for (const std::string which : {spec.select == "best" ? "final" : "best", spec.select.c_str()}) {
+    const std::string other = spec.select == "best" ? "final" : "best";
+    // When the best epoch is the last one the two models are the same weights: tested once.
+    const bool same_model = fitted.best_epoch == fitted.epoch;
+    for (const std::string& which : {other, spec.select}) {
       const int epoch = which == "best" ? fitted.best_epoch : fitted.epoch;
+      if (same_model && which == spec.select) {
+        out << which << " model (epoch " << epoch << ", the " << other << " model): ";
+        print_scores(out, test.accuracy, heldout);
+        figures[which] = figures[other];
+        break;
+      }
       model.load_state_dict(which == "best" ? fitted.best_weights : final_weights);
       out << which << " model (epoch " << epoch << "): ";
       std::tie(test, heldout) = test_model(objective, data, spec.batch, out);
