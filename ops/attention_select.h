@@ -8,9 +8,11 @@
 #pragma once
 #include "ops/differential_attention.h"
 #include "ops/gpam_attention.h"
+#include "ops/relational_attention.h"
 #include "ops/sdpa.h"
 #include "ops/tiled_differential_attention.h"
 #include "ops/tiled_gpam_attention.h"
+#include "ops/tiled_relational_attention.h"
 
 namespace dl {
 
@@ -34,5 +36,11 @@ Tensor gpam_dense_or_tiled(const Tensor& q, const Tensor& k, const Tensor& v, co
 Tensor differential_dense_or_tiled(const Tensor& q1, const Tensor& k1, const Tensor& q2, const Tensor& k2,
                                    const Tensor& v, const Tensor& lam, const AttentionMask& mask,
                                    Tensor* probs = nullptr);
+
+// relational_attention or tiled_relational_attention, by the same rule. alpha and r as probs: the
+// dense ones always below the threshold, above it only when no gradient is being recorded.
+Tensor relational_dense_or_tiled(const Tensor& q_attn, const Tensor& k_attn, const Tensor& q_rel, const Tensor& k_rel,
+                                 const Tensor& wr, const Tensor& sv, const AttentionMask& mask,
+                                 Tensor* alpha = nullptr, Tensor* r = nullptr);
 
 }  // namespace dl
