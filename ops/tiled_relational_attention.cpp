@@ -9,6 +9,7 @@
 #include "ops/attention_tiles.h"
 #include "ops/blas.h"
 #include "ops/broadcast.h"
+#include "ops/elementwise.h"
 #include "ops/loops.h"
 #include "ops/relational_attention.h"
 #include "ops/relational_parts.h"
@@ -203,33 +204,93 @@ struct Backward {
   Tensor dqa, dka, dqr, dkr, dsvb;
 };
 
+// The backward splits each batch item's key tiles into this many chunks, one task each, so that a
+// batch of one still runs on two threads. Each chunk owns the key-side gradients of its keys and
+// adds its share of the query-side ones into a buffer of its own; the buffers are summed in
+// chunk order afterwards. The split depends on the sizes alone: the same bits for any thread count.
+constexpr int64_t kKeyChunks = 2;
+
+// The first key tile of each chunk, and the number of key tiles last: chunks of about equal
+// numbers of (query tile, key tile) pairs, since under a causal mask later keys have fewer queries.
+std::vector<int64_t> key_chunk_starts(const Dims& d, const AttentionMask& mask, int64_t tile) {
+  const int64_t key_tiles = tiles_of(d.S, tile);
+  std::vector<int64_t> pairs(key_tiles, 0);  // query tiles that see each key tile
+  int64_t total = 0;
+  for (int64_t i0 = 0; i0 < d.T; i0 += tile)
+    for (int64_t j = 0; j * tile < visible_key_end(mask, i0, std::min(tile, d.T - i0), d.S); ++j) ++pairs[j], ++total;
+  std::vector<int64_t> starts{0};
+  int64_t seen = 0;
+  for (int64_t j = 0; j < key_tiles; ++j) {
+    seen += pairs[j];
+    const int64_t chunks = static_cast<int64_t>(starts.size());
+    if (chunks < kKeyChunks && seen * kKeyChunks >= total * chunks) starts.push_back(j + 1);
+  }
+  starts.push_back(key_tiles);
+  return starts;
+}
+
+// Per row, before any tile: D_i = g_i . a_i into D (B, H, T) and, position-relative, G = g sv^T
+// into G (B, H, T, 2D+1).
+void row_terms(const Dims& d, const Tensor& g, const Tensor& a, const Tensor& qa, const Tensor& ka, const Tensor& sv,
+               Tensor& D, Tensor& G) {
+  D = Tensor::uninitialized({d.B, d.H, d.T}, g.dtype());
+  if (d.relative) G = Tensor::uninitialized({d.B, d.H, d.T, d.W}, g.dtype());
+  dispatch_float(g, kOp, [&](auto zero) {
+    using T = decltype(zero);
+    parallel_for(0, d.B * d.H, 1, [&](int64_t n0, int64_t n1) {
+      for (int64_t bh = n0; bh < n1; ++bh) {
+        const T* gh = g.data<T>() + bh * d.T * d.dh;
+        output_dot_rows(gh, a.data<T>() + bh * d.T * d.dh, d.T, d.dh, D.data<T>() + bh * d.T);
+        if (d.relative)
+          gemm<T>(false, true, d.T, d.W, d.dh, T(1), gh, d.dh, head_inputs<T>(d, qa, ka, sv, bh / d.H, bh % d.H).sv,
+                  d.dh, T(0), G.data<T>() + bh * d.T * d.W, d.W);
+      }
+    });
+  });
+}
+
+// dsv^h = bins^h^T g^h per (batch item, head), position-relative, into dsvb (B, H, 2D+1, dh).
+void relative_symbols_grad(const Dims& d, const Tensor& g, const Tensor& bins, Tensor& dsvb) {
+  dispatch_float(g, kOp, [&](auto zero) {
+    using T = decltype(zero);
+    parallel_for(0, d.B * d.H, 1, [&](int64_t n0, int64_t n1) {
+      for (int64_t bh = n0; bh < n1; ++bh)
+        gemm<T>(true, false, d.W, d.dh, d.T, T(1), bins.data<T>() + bh * d.T * d.W, d.W, g.data<T>() + bh * d.T * d.dh,
+                d.dh, T(0), dsvb.data<T>() + bh * d.W * d.dh, d.dh);
+    });
+  });
+}
+
+// The sum of the chunks' query-side buffers, in chunk order.
+Tensor sum_chunks(const std::vector<Tensor>& parts) {
+  Tensor total = parts[0];
+  for (size_t c = 1; c < parts.size(); ++c) total = add(total, parts[c]);
+  return total;
+}
+
 void tiled_backward(const Dims& d, const Tensor& g, const Tensor& qa, const Tensor& ka, const Tensor& qr,
                     const Tensor& kr, const Tensor& sv, const Tensor& dabar, const Forward& f,
                     const AttentionMask& mask, double scale, int64_t tile, Backward& out) {
   auto zeros_if = [](bool want, const Tensor& like) { return want ? Tensor::empty(like.shape(), like.dtype()) : Tensor(); };
-  out.dqa = zeros_if(out.attn, qa), out.dka = zeros_if(out.attn, ka);
-  out.dqr = zeros_if(out.rel, qr), out.dkr = zeros_if(out.rel, kr);
+  std::vector<Tensor> dqa(kKeyChunks), dqr(kKeyChunks);  // per chunk, summed at the end
+  for (int64_t c = 0; c < kKeyChunks; ++c) dqa[c] = zeros_if(out.attn, qa), dqr[c] = zeros_if(out.rel, qr);
+  out.dka = zeros_if(out.attn, ka), out.dkr = zeros_if(out.rel, kr);
   if (out.sv) out.dsvb = Tensor::empty({d.B, d.H, d.W, d.dh}, g.dtype());
+  Tensor D, G;  // (B, H, T), (B, H, T, 2D+1)
+  row_terms(d, g, f.a, qa, ka, sv, D, G);
+  const std::vector<int64_t> starts = key_chunk_starts(d, mask, tile);
   dispatch_float(qa, kOp, [&](auto zero) {
     using T = decltype(zero);
     const bool* padding = mask.key_padding.defined() ? mask.key_padding.data<bool>() : nullptr;  // (B, S)
     const T *pg = g.data<T>(), *pL = f.L.data<T>();
-    parallel_for(0, d.B, 1, [&](int64_t b0, int64_t b1) {
-      // score and dalpha tiles, relation tiles and their gradient; per head D (T) and, when
-      // position-relative, G = g sv^T (T, 2D+1)
+    parallel_for(0, d.B * kKeyChunks, 1, [&](int64_t n0, int64_t n1) {
+      // score and dalpha tiles, relation tiles and their gradient
       std::vector<T> z(tile * tile), dp(tile * tile), rt(d.dr * tile * tile), drt(d.dr * tile * tile);
-      std::vector<T> D(d.H * d.T), G(d.relative ? d.H * d.T * d.W : 0);
-      for (int64_t b = b0; b < b1; ++b) {
+      for (int64_t n = n0; n < n1; ++n) {
+        const int64_t b = n / kKeyChunks, chunk = n % kKeyChunks;
         const bool* pad = padding ? padding + b * d.S : nullptr;
         const RelationInputs<T> rel = relation_inputs<T>(d, qr, kr, b);
-        for (int64_t h = 0; h < d.H; ++h) {
-          const int64_t bh = b * d.H + h;
-          output_dot_rows(pg + bh * d.T * d.dh, f.a.data<T>() + bh * d.T * d.dh, d.T, d.dh, D.data() + h * d.T);
-          if (d.relative)
-            gemm<T>(false, true, d.T, d.W, d.dh, T(1), pg + bh * d.T * d.dh, d.dh, head_inputs<T>(d, qa, ka, sv, b, h).sv,
-                    d.dh, T(0), G.data() + h * d.T * d.W, d.W);
-        }
-        for (int64_t j0 = 0; j0 < d.S; j0 += tile)
+        for (int64_t j0 = starts[chunk] * tile; j0 < starts[chunk + 1] * tile; j0 += tile)
           for (int64_t i0 = 0; i0 < d.T; i0 += tile) {
             const TileSpan t{i0, std::min(tile, d.T - i0), j0, std::min(tile, d.S - j0)};
             if (visible_key_end(mask, i0, t.nq, d.S) <= j0) continue;  // every entry masked
@@ -249,26 +310,24 @@ void tiled_backward(const Dims& d, const Tensor& g, const Tensor& qa, const Tens
                         out.dsvb.data<T>() + (bh * d.S + j0) * d.dh, d.dh);
               if (out.rel) relation_grad_tile(d, z.data(), dabar_h, t, drt.data());
               if (!out.attn) continue;
-              alpha_grad_tile(d, gh, in.sv, G.data() + h * d.T * d.W, dabar_h, rt.data(), t, dp.data());
-              softmax_grad_tile(z.data(), t, D.data() + h * d.T, dp.data());
+              const T* Gh = d.relative ? G.data<T>() + bh * d.T * d.W : nullptr;
+              alpha_grad_tile(d, gh, in.sv, Gh, dabar_h, rt.data(), t, dp.data());
+              softmax_grad_tile(z.data(), t, D.data<T>() + bh * d.T, dp.data());
               gemm<T>(false, false, t.nq, d.dh, t.nk, T(scale), dp.data(), t.nk, in.ka + j0 * d.dh, d.dh, T(1),
-                      out.dqa.data<T>() + (bh * d.T + i0) * d.dh, d.dh);
+                      dqa[chunk].data<T>() + (bh * d.T + i0) * d.dh, d.dh);
               gemm<T>(true, false, t.nk, d.dh, t.nq, T(scale), dp.data(), t.nk, in.qa + i0 * d.dh, d.dh, T(1),
                       out.dka.data<T>() + (bh * d.S + j0) * d.dh, d.dh);
             }
             if (out.rel)
-              relation_inputs_grad_tile(d, drt.data(), rel, t, out.dqr.data<T>() + b * d.T * d.dr * d.dp,
+              relation_inputs_grad_tile(d, drt.data(), rel, t, dqr[chunk].data<T>() + b * d.T * d.dr * d.dp,
                                         out.dkr.data<T>() + b * d.S * d.dr * d.dp);
-          }
-        if (out.sv && d.relative)  // dsv^h = bins^h^T g^h
-          for (int64_t h = 0; h < d.H; ++h) {
-            const int64_t bh = b * d.H + h;
-            gemm<T>(true, false, d.W, d.dh, d.T, T(1), f.bins.data<T>() + bh * d.T * d.W, d.W, pg + bh * d.T * d.dh,
-                    d.dh, T(0), out.dsvb.data<T>() + bh * d.W * d.dh, d.dh);
           }
       }
     });
   });
+  if (out.sv && d.relative) relative_symbols_grad(d, g, f.bins, out.dsvb);
+  if (out.attn) out.dqa = sum_chunks(dqa);
+  if (out.rel) out.dqr = sum_chunks(dqr);
 }
 
 }  // namespace

@@ -45,8 +45,10 @@
 //
 // Kept for the backward: the inputs, a (B, H, T, dh), L (B, H, T), abar (B, H, T, d_r) and, when
 // position-relative, bins (B, H, T, 2D+1). The forward runs one task per (batch item, query tile);
-// the backward one per batch item (the relation gradients sum over its heads; dsv, when the batch
-// shares it, is summed over batch items afterwards in order: the same bits for any thread count).
+// the backward one per (batch item, chunk of key tiles): a task loops over the heads inside each
+// tile, as the relation gradient sums over them. Query-side gradients get one buffer per chunk,
+// summed in chunk order, and dsv, when the batch shares it, is summed over batch items in order:
+// the same bits for any thread count.
 #pragma once
 #include "ops/tiled_sdpa.h"
 
