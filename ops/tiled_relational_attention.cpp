@@ -204,8 +204,8 @@ struct Backward {
   Tensor dqa, dka, dqr, dkr, dsvb;
 };
 
-// The backward splits each batch item's key tiles into this many chunks, one task each, so that a
-// batch of one still runs on two threads. Each chunk owns the key-side gradients of its keys and
+// Speed only: the backward splits each batch item's key tiles into this many chunks, one task
+// each, so that a batch of one (the XXL bench) still runs on two threads. Each chunk owns the key-side gradients of its keys and
 // adds its share of the query-side ones into a buffer of its own; the buffers are summed in
 // chunk order afterwards. The split depends on the sizes alone: the same bits for any thread count.
 constexpr int64_t kKeyChunks = 2;
