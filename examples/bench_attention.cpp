@@ -10,12 +10,14 @@
 //
 // Adding an op means adding one Entry: its name, its input leaves and the two functions.
 //
-// Long context (--seq T): dense against tiled sdpa (ops/tiled_sdpa.h), one implementation and one
-// T per run, so the process's peak RSS belongs to that configuration alone. Float32, causal
-// (or --unmasked), B=1, 8 heads of 32 (the XXL bench size); scripts/bench_long_context.sh runs
-// the whole table.
+// Long context (--seq T): dense against tiled sdpa (ops/tiled_sdpa.h), or with --op relational
+// relational attention (ops/tiled_relational_attention.h: d_r = 8 relations of 32, symbols shared
+// by the batch), one implementation and one T per run, so the process's peak RSS belongs to that
+// configuration alone. Float32, causal (or --unmasked), B=1, 8 heads of 32 (the XXL bench size);
+// scripts/bench_long_context.sh runs the whole table. "kept" is the tensor storage the tape holds
+// between the forward and the backward (the output included): the attention state saved.
 //
-//   build/bin/bench_attention --seq 1024 --impl tiled [--tile 64] [--unmasked] [--steps 3]
+//   build/bin/bench_attention --seq 1024 --impl tiled [--op relational] [--tile 64] [--unmasked] [--steps 3]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -33,6 +35,7 @@
 #include "ops/gpam_attention.h"
 #include "ops/relational_attention.h"
 #include "ops/sdpa.h"
+#include "ops/tiled_relational_attention.h"
 #include "ops/tiled_sdpa.h"
 #include "tests/composed_attention.h"
 
@@ -109,6 +112,7 @@ struct Options {
   int threads = 0;
   int64_t seq = 0;              // > 0: the long-context mode at this T
   std::string impl = "tiled";   // its implementation: dense or tiled
+  std::string op = "sdpa";      // its op: sdpa or relational
   int64_t tile = kAttentionTile;
   bool unmasked = false;        // its mask: causal unless set
 };
@@ -129,6 +133,13 @@ double median_ms(const TensorFn& f, const std::vector<Tensor>& inputs, const Ten
   }
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];
+}
+
+// Live storage between the forward and the backward, above what was live before, in MB.
+double kept_mb(const TensorFn& f, const std::vector<Tensor>& inputs) {
+  const int64_t base = live_storage_bytes();
+  const Tensor y = f(inputs);
+  return static_cast<double>(live_storage_bytes() - base) / (1 << 20);
 }
 
 // Peak live storage during one step, above what was live before it, in MB.
@@ -172,27 +183,47 @@ double peak_rss_mb() {
   return static_cast<double>(usage.ru_maxrss) / 1024;  // ru_maxrss is in KB on Linux
 }
 
+// The long-context inputs and op: sdpa {q, k, v}, or relational {q_attn, k_attn, q_rel, k_rel, wr, sv}.
+struct LongContext {
+  std::vector<Tensor> inputs;
+  TensorFn f;
+};
+
+LongContext long_context(const Options& o, int64_t batch, int64_t heads, int64_t head_dim, Generator& gen) {
+  const int64_t tile = o.tile;
+  const bool dense = o.impl == "dense";
+  const AttentionMask mask = o.unmasked ? AttentionMask() : causal();
+  LongContext c;
+  if (o.op == "relational") {
+    c.inputs = {leaf({batch, heads, o.seq, head_dim}, gen), leaf({batch, heads, o.seq, head_dim}, gen),
+                leaf({batch, o.seq, heads, head_dim}, gen), leaf({batch, o.seq, heads, head_dim}, gen),
+                leaf({heads, head_dim, heads}, gen), leaf({1, heads, o.seq, head_dim}, gen)};
+    c.f = [mask, tile, dense](const std::vector<Tensor>& in) {
+      return dense ? relational_attention(in[0], in[1], in[2], in[3], in[4], in[5], mask)
+                   : tiled_relational_attention(in[0], in[1], in[2], in[3], in[4], in[5], mask, nullptr, nullptr, tile);
+    };
+    return c;
+  }
+  for (int n = 0; n < 3; ++n) c.inputs.push_back(leaf({batch, heads, o.seq, head_dim}, gen));
+  c.f = [mask, tile, dense](const std::vector<Tensor>& in) {
+    return dense ? scaled_dot_product_attention(in[0], in[1], in[2], mask)
+                 : tiled_scaled_dot_product_attention(in[0], in[1], in[2], mask, nullptr, tile);
+  };
+  return c;
+}
+
 void run_long_context(const Options& o) {
   const int64_t batch = 1, heads = 8, head_dim = 32;
   Generator gen(2024);
-  std::vector<Tensor> inputs;
-  for (int n = 0; n < 3; ++n) inputs.push_back(leaf({batch, heads, o.seq, head_dim}, gen));
-  const int64_t tile = o.tile;
-  const AttentionMask mask = o.unmasked ? AttentionMask() : causal();
-  const TensorFn f = o.impl == "dense"
-                         ? TensorFn([mask](const std::vector<Tensor>& in) {
-                             return scaled_dot_product_attention(in[0], in[1], in[2], mask);
-                           })
-                         : TensorFn([mask, tile](const std::vector<Tensor>& in) {
-                             return tiled_scaled_dot_product_attention(in[0], in[1], in[2], mask, nullptr, tile);
-                           });
+  const LongContext c = long_context(o, batch, heads, head_dim, gen);
   Tensor w = randn({batch, heads, o.seq, head_dim}, gen);
-  const double ms = median_ms(f, inputs, w, o), mb = peak_mb(f, inputs, w);
-  std::printf("sdpa %-5s T=%-5lld tile=%-4lld B=%lld heads=%lld dh=%lld float32 %s, %d threads: "
-              "%9.2f ms/step (median of %d), peak tensors %8.1f MB, peak RSS %8.1f MB\n",
-              o.impl.c_str(), static_cast<long long>(o.seq), static_cast<long long>(o.impl == "dense" ? 0 : tile),
-              static_cast<long long>(batch), static_cast<long long>(heads), static_cast<long long>(head_dim),
-              o.unmasked ? "unmasked" : "causal", num_threads(), ms, o.steps, mb, peak_rss_mb());
+  const double ms = median_ms(c.f, c.inputs, w, o), mb = peak_mb(c.f, c.inputs, w), kept = kept_mb(c.f, c.inputs);
+  std::printf("%s %-5s T=%-5lld tile=%-4lld B=%lld heads=%lld dh=%lld float32 %s, %d threads: "
+              "%9.2f ms/step (median of %d), kept %8.2f MB, peak tensors %8.1f MB, peak RSS %8.1f MB\n",
+              o.op.c_str(), o.impl.c_str(), static_cast<long long>(o.seq),
+              static_cast<long long>(o.impl == "dense" ? 0 : o.tile), static_cast<long long>(batch),
+              static_cast<long long>(heads), static_cast<long long>(head_dim), o.unmasked ? "unmasked" : "causal",
+              num_threads(), ms, o.steps, kept, mb, peak_rss_mb());
 }
 
 }  // namespace
@@ -207,11 +238,12 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "threads (0: DL_NUM_THREADS, else all cores)")
       ->capture_default_str()
       ->check(cli::NonNegative);
-  app.add_option("--seq", o.seq, "long-context mode: dense or tiled sdpa at this sequence length")
+  app.add_option("--seq", o.seq, "long-context mode: dense or tiled attention at this sequence length")
       ->check(cli::Positive);
   app.add_option("--impl", o.impl, "long-context implementation")
       ->capture_default_str()
       ->check(CLI::IsMember({"dense", "tiled"}));
+  app.add_option("--op", o.op, "long-context op")->capture_default_str()->check(CLI::IsMember({"sdpa", "relational"}));
   app.add_flag("--unmasked", o.unmasked, "long-context mode without the causal mask (every key visible)");
   app.add_option("--tile", o.tile, "long-context tile size of the tiled op")->capture_default_str()->check(cli::Positive);
   cli::parse_or_exit(app, argc, argv);

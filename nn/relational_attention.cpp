@@ -3,8 +3,8 @@
 #include <cmath>
 #include "nn/attention.h"
 #include "nn/init.h"
+#include "ops/attention_select.h"
 #include "ops/ops.h"
-#include "ops/relational_attention.h"
 
 namespace dl {
 
@@ -63,10 +63,10 @@ Tensor RelationalAttention::forward(const Tensor& x, const Symbols& symbols,
     q_rel = reshape(wq_rel->forward(x), {B, T, n_relations, rel_dim});
     k_rel = symmetric ? q_rel : reshape(wk_rel->forward(x), {B, T, n_relations, rel_dim});
   }
-  Tensor a = relational_attention(split_heads(wq_attn->forward(x), n_heads),
-                                  split_heads(wk_attn->forward(x), n_heads), q_rel, k_rel, wr,
-                                  symbol_values(symbols, *wv, n_heads), mask, &last_attention_,
-                                  &last_relations_);  // (B, H, T, dh)
+  Tensor a = relational_dense_or_tiled(split_heads(wq_attn->forward(x), n_heads),
+                                       split_heads(wk_attn->forward(x), n_heads), q_rel, k_rel, wr,
+                                       symbol_values(symbols, *wv, n_heads), mask, &last_attention_,
+                                       &last_relations_);  // (B, H, T, dh)
   return wo->forward(merge_heads(a));
 }
 

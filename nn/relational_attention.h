@@ -46,7 +46,8 @@ class RelationalAttention : public Module {
   Tensor wr;                                                         // (H, dh, d_r), or undefined
 
   // From the last forward, detached, for heatmaps: alpha (B, H, T, T) and r (B, T, T, d_r)
-  // (r undefined with rca).
+  // (r undefined with rca). Above the tiled threshold (ops/attention_select.h) only from a
+  // forward under NoGradGuard: a training step keeps neither.
   const Tensor& last_attention() const { return last_attention_; }
   const Tensor& last_relations() const { return last_relations_; }
 

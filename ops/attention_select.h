@@ -5,12 +5,17 @@
 // causal tiled is slower at T = S = 256 (10.5 ms against 6.8) and faster from T = S = 512 (12.5
 // against 24.6), where the dense P of one head is already 512 x 512 entries, 16 times its
 // output's. Unmasked, the two take about the same time there: the tiled form wins on memory.
+// Relational attention (bench_attention --op relational, same sizes, d_r = 8 relations of 32):
+// tiled 28.9 ms against dense 55.6 at T = S = 512, so the same threshold serves it
+// (bench/RESULTS.md, Tiled relational attention).
 #pragma once
 #include "ops/differential_attention.h"
 #include "ops/gpam_attention.h"
+#include "ops/relational_attention.h"
 #include "ops/sdpa.h"
 #include "ops/tiled_differential_attention.h"
 #include "ops/tiled_gpam_attention.h"
+#include "ops/tiled_relational_attention.h"
 
 namespace dl {
 
@@ -34,5 +39,11 @@ Tensor gpam_dense_or_tiled(const Tensor& q, const Tensor& k, const Tensor& v, co
 Tensor differential_dense_or_tiled(const Tensor& q1, const Tensor& k1, const Tensor& q2, const Tensor& k2,
                                    const Tensor& v, const Tensor& lam, const AttentionMask& mask,
                                    Tensor* probs = nullptr);
+
+// relational_attention or tiled_relational_attention, by the same rule. alpha and r as probs: the
+// dense ones always below the threshold, above it only when no gradient is being recorded.
+Tensor relational_dense_or_tiled(const Tensor& q_attn, const Tensor& k_attn, const Tensor& q_rel, const Tensor& k_rel,
+                                 const Tensor& wr, const Tensor& sv, const AttentionMask& mask,
+                                 Tensor* alpha = nullptr, Tensor* r = nullptr);
 
 }  // namespace dl

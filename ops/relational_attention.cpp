@@ -7,77 +7,16 @@
 #include "ops/blas.h"
 #include "ops/broadcast.h"
 #include "ops/loops.h"
+#include "ops/relational_parts.h"
 #include "ops/sdpa.h"
 
 namespace dl {
 
+using namespace relational;
+
 namespace {
 
 constexpr const char* kOp = "relational_attention";
-
-// Sizes shared by the forward and backward kernels. Buffers (all contiguous):
-//   P (B, H, T, S) alpha;  rt (B, d_r, T, S) relations, one (T, S) matrix per relation l;
-//   abar (B, H, T, d_r);   beta (B, H, T, W) the weights of the symbol values: P itself, or the
-//   offset bins (docs/relational.md).
-struct Dims {
-  int64_t B, H, T, S, dh;
-  int64_t dr = 0, dp = 0;  // 0: no relation term (RCA)
-  int64_t D = 0;           // offset clip of position-relative symbols
-  int64_t W = 0;           // columns of beta: S per position, 2D+1 position-relative
-  int64_t query_offset = 0;
-  bool relative = false;
-
-  bool has_relations() const { return dr > 0; }
-  // bin of the pair (i, j) in the position-relative table
-  int64_t bin(int64_t i, int64_t j) const { return std::clamp(j - (i + query_offset), -D, D) + D; }
-};
-
-Dims check_inputs(const Tensor& q_attn, const Tensor& k_attn, const Tensor& q_rel, const Tensor& k_rel,
-                  const Tensor& wr, const Tensor& sv, const AttentionMask& mask) {
-  DL_CHECK(q_attn.dim() == 4 && k_attn.dim() == 4 && q_attn.size(0) == k_attn.size(0) &&
-               q_attn.size(1) == k_attn.size(1) && q_attn.size(3) == k_attn.size(3),
-           kOp,
-           "expected q_attn (B, H, T, dh) and k_attn (B, H, S, dh), got " + q_attn.str() + " and " +
-               k_attn.str());
-  Dims d;
-  d.B = q_attn.size(0), d.H = q_attn.size(1), d.T = q_attn.size(2), d.S = k_attn.size(2);
-  d.dh = q_attn.size(3);
-  auto sizes = [&] { return " for q_attn " + q_attn.str() + " and k_attn " + k_attn.str(); };
-  const bool rel = q_rel.defined() || k_rel.defined() || wr.defined();
-  if (rel) {
-    DL_CHECK(q_rel.defined() && k_rel.defined() && wr.defined(), kOp,
-             "q_rel, k_rel and wr come together (all undefined for RCA)");
-    DL_CHECK(q_rel.dim() == 4 && k_rel.dim() == 4 && q_rel.size(0) == d.B && q_rel.size(1) == d.T &&
-                 k_rel.size(0) == d.B && k_rel.size(1) == d.S && q_rel.size(2) == k_rel.size(2) &&
-                 q_rel.size(3) == k_rel.size(3) && q_rel.size(2) > 0,
-             kOp,
-             "expected q_rel (B, T, d_r, dp) and k_rel (B, S, d_r, dp)" + sizes() + ", got " +
-                 q_rel.str() + " and " + k_rel.str());
-    d.dr = q_rel.size(2), d.dp = q_rel.size(3);
-    DL_CHECK(wr.shape() == (Shape{d.H, d.dh, d.dr}), kOp,
-             "expected wr (H, dh, d_r) = " + shape_str({d.H, d.dh, d.dr}) + ", got " + wr.str());
-  }
-  DL_CHECK(sv.defined(), kOp, "the symbol values sv are required");
-  if (sv.dim() == 4) {
-    DL_CHECK((sv.size(0) == d.B || sv.size(0) == 1) && sv.size(1) == d.H && sv.size(2) == d.S &&
-                 sv.size(3) == d.dh,
-             kOp, "expected per-position sv (B or 1, H, S, dh)" + sizes() + ", got " + sv.str());
-    d.W = d.S;
-  } else {
-    DL_CHECK(sv.dim() == 3 && sv.size(0) == d.H && sv.size(1) % 2 == 1 && sv.size(2) == d.dh, kOp,
-             "expected sv (B or 1, H, S, dh) or a position-relative table (H, 2D+1, dh)" + sizes() +
-                 ", got " + sv.str());
-    d.relative = true;
-    d.W = sv.size(1);
-    d.D = (d.W - 1) / 2;
-  }
-  for (const Tensor* t : {&k_attn, &q_rel, &k_rel, &wr, &sv})
-    DL_CHECK(!t->defined() || t->dtype() == q_attn.dtype(), kOp,
-             "dtype mismatch: q_attn " + q_attn.str() + " and " + t->str());
-  mask.check(kOp, d.B, d.S);
-  d.query_offset = mask.query_offset;
-  return d;
-}
 
 // y += a x over a row of n
 template <class T>
@@ -100,6 +39,111 @@ void for_heads(const Dims& d, F&& f) {
     for (int64_t n = n0; n < n1; ++n) f(n / d.H, n % d.H);
   });
 }
+
+}  // namespace
+
+namespace relational {
+
+Dims check_inputs(const char* op, const Tensor& q_attn, const Tensor& k_attn, const Tensor& q_rel, const Tensor& k_rel,
+                  const Tensor& wr, const Tensor& sv, const AttentionMask& mask) {
+  DL_CHECK(q_attn.dim() == 4 && k_attn.dim() == 4 && q_attn.size(0) == k_attn.size(0) &&
+               q_attn.size(1) == k_attn.size(1) && q_attn.size(3) == k_attn.size(3),
+           op,
+           "expected q_attn (B, H, T, dh) and k_attn (B, H, S, dh), got " + q_attn.str() + " and " +
+               k_attn.str());
+  Dims d;
+  d.B = q_attn.size(0), d.H = q_attn.size(1), d.T = q_attn.size(2), d.S = k_attn.size(2);
+  d.dh = q_attn.size(3);
+  auto sizes = [&] { return " for q_attn " + q_attn.str() + " and k_attn " + k_attn.str(); };
+  const bool rel = q_rel.defined() || k_rel.defined() || wr.defined();
+  if (rel) {
+    DL_CHECK(q_rel.defined() && k_rel.defined() && wr.defined(), op,
+             "q_rel, k_rel and wr come together (all undefined for RCA)");
+    DL_CHECK(q_rel.dim() == 4 && k_rel.dim() == 4 && q_rel.size(0) == d.B && q_rel.size(1) == d.T &&
+                 k_rel.size(0) == d.B && k_rel.size(1) == d.S && q_rel.size(2) == k_rel.size(2) &&
+                 q_rel.size(3) == k_rel.size(3) && q_rel.size(2) > 0,
+             op,
+             "expected q_rel (B, T, d_r, dp) and k_rel (B, S, d_r, dp)" + sizes() + ", got " +
+                 q_rel.str() + " and " + k_rel.str());
+    d.dr = q_rel.size(2), d.dp = q_rel.size(3);
+    DL_CHECK(wr.shape() == (Shape{d.H, d.dh, d.dr}), op,
+             "expected wr (H, dh, d_r) = " + shape_str({d.H, d.dh, d.dr}) + ", got " + wr.str());
+  }
+  DL_CHECK(sv.defined(), op, "the symbol values sv are required");
+  if (sv.dim() == 4) {
+    DL_CHECK((sv.size(0) == d.B || sv.size(0) == 1) && sv.size(1) == d.H && sv.size(2) == d.S &&
+                 sv.size(3) == d.dh,
+             op, "expected per-position sv (B or 1, H, S, dh)" + sizes() + ", got " + sv.str());
+    d.W = d.S;
+  } else {
+    DL_CHECK(sv.dim() == 3 && sv.size(0) == d.H && sv.size(1) % 2 == 1 && sv.size(2) == d.dh, op,
+             "expected sv (B or 1, H, S, dh) or a position-relative table (H, 2D+1, dh)" + sizes() +
+                 ", got " + sv.str());
+    d.relative = true;
+    d.W = sv.size(1);
+    d.D = (d.W - 1) / 2;
+  }
+  for (const Tensor* t : {&k_attn, &q_rel, &k_rel, &wr, &sv})
+    DL_CHECK(!t->defined() || t->dtype() == q_attn.dtype(), op,
+             "dtype mismatch: q_attn " + q_attn.str() + " and " + t->str());
+  mask.check(op, d.B, d.S);
+  d.query_offset = mask.query_offset;
+  return d;
+}
+
+// sv with one copy per batch item, (B, H, W, dh), as attention_values wants it: a copy only when
+// the batch shares sv (its gradient is then summed back with sum_to).
+Tensor per_batch_symbols(const Dims& d, const Tensor& sv) {
+  if (sv.dim() == 4 && sv.size(0) == d.B) return sv;
+  return make_view(sv, {d.B, d.H, d.W, d.dh}, {0, d.W * d.dh, d.dh, 1}, sv.offset()).contiguous();
+}
+
+// a^h += abar^h wr[h]^T
+void add_relation_term(const Dims& d, const Tensor& abar, const Tensor& wr, Tensor& a) {
+  dispatch_float(a, kOp, [&](auto zero) {
+    using T = decltype(zero);
+    for_heads(d, [&](int64_t b, int64_t h) {
+      const int64_t bh = b * d.H + h;
+      gemm<T>(false, true, d.T, d.dh, d.dr, T(1), abar.data<T>() + bh * d.T * d.dr, d.dr,
+              wr.data<T>() + h * d.dh * d.dr, d.dr, T(1), a.data<T>() + bh * d.T * d.dh, d.dh);
+    });
+  });
+}
+
+// dwr[h] = sum_b g^h^T abar^h  (H, dh, d_r), summed over b in order for any thread count
+Tensor relation_weights_grad(const Dims& d, const Tensor& g, const Tensor& abar) {
+  Tensor dwr = Tensor::empty({d.H, d.dh, d.dr}, g.dtype());  // zeroed: accumulated below
+  dispatch_float(g, kOp, [&](auto zero) {
+    using T = decltype(zero);
+    parallel_for(0, d.H, 1, [&](int64_t h0, int64_t h1) {
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t b = 0; b < d.B; ++b) {
+          const int64_t bh = b * d.H + h;
+          gemm<T>(true, false, d.dh, d.dr, d.T, T(1), g.data<T>() + bh * d.T * d.dh, d.dh,
+                  abar.data<T>() + bh * d.T * d.dr, d.dr, T(1), dwr.data<T>() + h * d.dh * d.dr, d.dr);
+        }
+    });
+  });
+  return dwr;
+}
+
+// dabar^h = g^h wr[h]  (B, H, T, d_r)
+Tensor abar_grad(const Dims& d, const Tensor& g, const Tensor& wr) {
+  Tensor dabar = Tensor::empty({d.B, d.H, d.T, d.dr}, g.dtype());
+  dispatch_float(g, kOp, [&](auto zero) {
+    using T = decltype(zero);
+    for_heads(d, [&](int64_t b, int64_t h) {
+      const int64_t bh = b * d.H + h;
+      gemm<T>(false, false, d.T, d.dr, d.dh, T(1), g.data<T>() + bh * d.T * d.dh, d.dh,
+              wr.data<T>() + h * d.dh * d.dr, d.dr, T(0), dabar.data<T>() + bh * d.T * d.dr, d.dr);
+    });
+  });
+  return dabar;
+}
+
+}  // namespace relational
+
+namespace {
 
 // rt[b, l] = Q_l K_l^T / sqrt(dp), Q_l the (T, dp) slice of relation l (row stride d_r dp).
 Tensor relations(const Dims& d, const Tensor& q_rel, const Tensor& k_rel) {
@@ -173,56 +217,6 @@ Tensor offset_bins_backward(const Dims& d, const Tensor& dbins) {
   return dP;
 }
 
-// sv with one copy per batch item, (B, H, W, dh), as attention_values wants it: a copy only when
-// the batch shares sv (its gradient is then summed back with sum_to).
-Tensor per_batch_symbols(const Dims& d, const Tensor& sv) {
-  if (sv.dim() == 4 && sv.size(0) == d.B) return sv;
-  return make_view(sv, {d.B, d.H, d.W, d.dh}, {0, d.W * d.dh, d.dh, 1}, sv.offset()).contiguous();
-}
-
-// a^h += abar^h wr[h]^T
-void add_relation_term(const Dims& d, const Tensor& abar, const Tensor& wr, Tensor& a) {
-  dispatch_float(a, kOp, [&](auto zero) {
-    using T = decltype(zero);
-    for_heads(d, [&](int64_t b, int64_t h) {
-      const int64_t bh = b * d.H + h;
-      gemm<T>(false, true, d.T, d.dh, d.dr, T(1), abar.data<T>() + bh * d.T * d.dr, d.dr,
-              wr.data<T>() + h * d.dh * d.dr, d.dr, T(1), a.data<T>() + bh * d.T * d.dh, d.dh);
-    });
-  });
-}
-
-// dwr[h] = sum_b g^h^T abar^h  (H, dh, d_r), summed over b in order for any thread count
-Tensor relation_weights_grad(const Dims& d, const Tensor& g, const Tensor& abar) {
-  Tensor dwr = Tensor::empty({d.H, d.dh, d.dr}, g.dtype());  // zeroed: accumulated below
-  dispatch_float(g, kOp, [&](auto zero) {
-    using T = decltype(zero);
-    parallel_for(0, d.H, 1, [&](int64_t h0, int64_t h1) {
-      for (int64_t h = h0; h < h1; ++h)
-        for (int64_t b = 0; b < d.B; ++b) {
-          const int64_t bh = b * d.H + h;
-          gemm<T>(true, false, d.dh, d.dr, d.T, T(1), g.data<T>() + bh * d.T * d.dh, d.dh,
-                  abar.data<T>() + bh * d.T * d.dr, d.dr, T(1), dwr.data<T>() + h * d.dh * d.dr, d.dr);
-        }
-    });
-  });
-  return dwr;
-}
-
-// dabar^h = g^h wr[h]  (B, H, T, d_r)
-Tensor abar_grad(const Dims& d, const Tensor& g, const Tensor& wr) {
-  Tensor dabar = Tensor::empty({d.B, d.H, d.T, d.dr}, g.dtype());
-  dispatch_float(g, kOp, [&](auto zero) {
-    using T = decltype(zero);
-    for_heads(d, [&](int64_t b, int64_t h) {
-      const int64_t bh = b * d.H + h;
-      gemm<T>(false, false, d.T, d.dr, d.dh, T(1), g.data<T>() + bh * d.T * d.dh, d.dh,
-              wr.data<T>() + h * d.dh * d.dr, d.dr, T(0), dabar.data<T>() + bh * d.T * d.dr, d.dr);
-    });
-  });
-  return dabar;
-}
-
 // The backward of contract_relations, per query row i (loops, as there):
 //   dalpha_ij += sum_l dabar_il r_ijl        (into dP, which holds the values-path gradient)
 //   dr_ijl     = sum_h alpha_ij dabar_il     (drt; skipped, left undefined, unless want_drt)
@@ -280,7 +274,7 @@ void relation_inputs_grad(const Dims& d, const Tensor& drt, const Tensor& q_rel,
 Tensor relational_attention(const Tensor& q_attn_in, const Tensor& k_attn_in, const Tensor& q_rel_in,
                             const Tensor& k_rel_in, const Tensor& wr_in, const Tensor& sv_in,
                             const AttentionMask& mask, Tensor* alpha, Tensor* r) {
-  const Dims d = check_inputs(q_attn_in, k_attn_in, q_rel_in, k_rel_in, wr_in, sv_in, mask);
+  const Dims d = check_inputs(kOp, q_attn_in, k_attn_in, q_rel_in, k_rel_in, wr_in, sv_in, mask);
   auto dense = [](const Tensor& t) { return t.defined() ? t.contiguous() : Tensor(); };
   const Tensor q_attn = dense(q_attn_in), k_attn = dense(k_attn_in), q_rel = dense(q_rel_in),
                k_rel = dense(k_rel_in), wr = dense(wr_in), sv = dense(sv_in);

@@ -39,6 +39,7 @@
 // whole (every entry masked). A query with no visible key has l_i = 0: O_i = 0 and its L_i is
 // stored as +inf, so the recomputed P_i = exp(Z_i - inf) = 0 and no gradient flows, never NaN.
 //
+// The kernels named on the right live in ops/attention_tiles.h, shared with the other tiled ops.
 // Kept for the backward: Q, K, V, O and L (B, H, T). Each (batch, head) runs as one task in the
 // backward (dQ, dK, dV are sums over tiles, added in one fixed order: the same bits for any thread
 // count); the forward runs one task per (batch, head, query tile).

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Dense against tiled sdpa, forward + backward, at growing sequence lengths (causal, then a few
-# unmasked), then the tiled op at two other tile sizes: one process per row, so each peak RSS is that configuration's alone.
+# unmasked), then the tiled op at two other tile sizes, then the same for relational attention:
+# one process per row, so each peak RSS is that configuration's alone.
 #   scripts/bench_long_context.sh [build dir]   (after make build/bin/bench_attention)
 set -e
 BIN="${1:-build}/bin/bench_attention"
@@ -15,3 +16,7 @@ done
 for T in 1024 4096; do
   for tile in 32 128; do OPENBLAS_NUM_THREADS=1 "$BIN" --seq "$T" --impl tiled --tile "$tile" --steps 5; done
 done
+for T in 512 1024 2048 4096; do  # relational attention (kept: the attention state the tape saves)
+  for impl in dense tiled; do OPENBLAS_NUM_THREADS=1 "$BIN" --seq "$T" --op relational --impl "$impl" --steps 3; done
+done
+for tile in 32 128; do OPENBLAS_NUM_THREADS=1 "$BIN" --seq 1024 --op relational --impl tiled --tile "$tile" --steps 3; done

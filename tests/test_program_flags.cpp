@@ -55,6 +55,9 @@ TEST_CASE("program flags: bad values are refused naming the flag and value; --he
           // the long-context mode is quick at T = 64: one row, naming the implementation and the tile
           {"bench_attention", "--seq 64 --impl tiled --tile 16 --unmasked --warmup 0 --steps 1", true,
            "sdpa tiled T=64    tile=16", "fused ms"},
+          {"bench_attention", "--seq 64 --op softmax", false, "--op", "ms/step"},
+          {"bench_attention", "--seq 64 --op relational --impl tiled --tile 16 --warmup 0 --steps 1", true,
+           "relational tiled T=64    tile=16", "fused ms"},
           {"bench_kernels", "--help", true, "--quick", "ns/elem"},
           {"bench_kernels", "--repeat 0", false, "--repeat: must be positive, got 0", "ns/elem"},
           {"bench_kernels", "--threads -1", false, "--threads: must be zero or more, got -1", "ns/elem"},

@@ -29,14 +29,6 @@ std::vector<Tensor> qkv(int64_t T, int64_t S, DType dtype, Generator& gen, int64
   return in;
 }
 
-// The mask with a key cache: 6 keys before the 3 queries, so query i sees keys up to 6 + i.
-AttentionMask cached_causal() {
-  AttentionMask mask;
-  mask.causal = true;
-  mask.query_offset = 6;
-  return mask;
-}
-
 }  // namespace
 
 TEST_CASE("tiled sdpa: forward and every gradient equal the dense op, float64", "[tiled][sdpa]") {

@@ -1,4 +1,4 @@
-// A check every tiled attention op (ops/tiled_*.h) shares, beside tiled == dense.
+// Checks and masks every tiled attention op's tests (ops/tiled_*.h) share, beside tiled == dense.
 #pragma once
 #include <functional>
 #include "autograd/graph.h"
@@ -6,6 +6,14 @@
 #include "tests/testing.h"
 
 namespace dl::testing {
+
+// The mask with a key cache: 6 keys before the 3 queries, so query i sees keys up to 6 + i.
+inline AttentionMask cached_causal() {
+  AttentionMask mask;
+  mask.causal = true;
+  mask.query_offset = 6;
+  return mask;
+}
 
 using ProbsFn = std::function<Tensor(const std::vector<Tensor>& inputs, Tensor* probs)>;
 
