@@ -16,10 +16,11 @@ SelfAttention::SelfAttention(const AttentionConfig& a, const AttentionSite& site
   module_ = entry_->build(a, site, gen);
 }
 
-Tensor SelfAttention::forward(const Tensor& x, const AttentionMask& mask, KVCache* cache) const {
+Tensor SelfAttention::forward(const Tensor& x, const AttentionMask& mask, DecodingCache* cache) const {
   DL_CHECK(!cache || supports_cache(), "SelfAttention",
            std::string(entry_->kind) + " attention keeps no key/value cache (input " + x.str() + ")");
-  return entry_->forward(*module_, x, symbols_ ? symbols_->forward(x) : Symbols{}, mask, cache);
+  const Symbols symbols = symbols_ ? symbols_->forward(x, cache ? cache->length() : 0) : Symbols{};
+  return entry_->forward(*module_, x, symbols, mask, cache);
 }
 
 namespace {
@@ -74,7 +75,8 @@ DecoderBlock::DecoderBlock(const BlockConfig& c, int64_t layer, std::shared_ptr<
   dropout = register_module("dropout", std::make_shared<Dropout>(c.dropout, gen.next_u64()));
 }
 
-Tensor DecoderBlock::forward(const Tensor& x, const Tensor& memory, const Tensor& memory_padding, KVCache* cache) {
+Tensor DecoderBlock::forward(const Tensor& x, const Tensor& memory, const Tensor& memory_padding,
+                             DecodingCache* cache) {
   AttentionMask causal;
   causal.causal = true;
   AttentionMask padding;

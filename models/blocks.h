@@ -43,9 +43,10 @@ class SelfAttention {
                 Generator& gen);
 
   const std::shared_ptr<Module>& module() const { return module_; }
-  // x (B, T, d) -> (B, T, d). A KVCache (decoding with x = the new positions only) works with the
-  // kinds whose entry keeps_cache (standard and daGPAM attention).
-  Tensor forward(const Tensor& x, const AttentionMask& mask, KVCache* cache = nullptr) const;
+  // x (B, T, d) -> (B, T, d). A DecodingCache (decoding with x = the new positions only) works with
+  // the kinds whose entry keeps_cache (every kind of the registry); the symbols are then those of
+  // the positions from cache->length() on.
+  Tensor forward(const Tensor& x, const AttentionMask& mask, DecodingCache* cache = nullptr) const;
   bool supports_cache() const { return entry_->keeps_cache; }
   AttentionMaps maps() const { return entry_->maps(*module_); }
 
@@ -93,7 +94,7 @@ class DecoderBlock : public Module {
   // padded positions memory_padding (bool (B, S), or undefined) marks. With a cache, x holds only
   // the positions after the cached ones.
   Tensor forward(const Tensor& x, const Tensor& memory, const Tensor& memory_padding = {},
-                 KVCache* cache = nullptr);
+                 DecodingCache* cache = nullptr);
   AttentionMaps self_attention_maps() const { return self_attn.maps(); }
   const Tensor& cross_attention() const { return cross_attn->last_attention(); }  // (B, H, T, S)
 
