@@ -54,29 +54,36 @@ static Tensor symbol_values(const Symbols& symbols, const Linear& wv, int64_t he
   return symbols.relative ? reshape(sv, {heads, s.size(0), sv.size(3)}) : sv;
 }
 
-// cached := concat(cached, step) along dim, and step := the result. Every other size must match:
-// a cache holds one batch of sequences of one layer.
-static void extend(const char* what, Tensor& cached, Tensor& step, int64_t dim) {
-  if (cached.defined()) {
-    bool fits = step.defined() && step.dim() == cached.dim();
-    for (int64_t i = 0; fits && i < cached.dim(); ++i) fits = i == dim || step.size(i) == cached.size(i);
-    DL_CHECK(fits, "RelationalKVCache",
-             std::string("this step's ") + what + " " + (step.defined() ? step.str() : std::string("(none)")) +
-                 " do not continue the cached " + cached.str() +
-                 " (same batch, heads and sizes); start a new RelationalKVCache per sequence");
-    step = concat({cached, step}, dim);
-  }
+// Throws unless step continues cached along dim (every other size equal): a cache holds one
+// batch of sequences of one layer.
+static void check_continues(const char* what, const Tensor& cached, const Tensor& step, int64_t dim) {
+  if (!cached.defined()) return;
+  bool fits = step.defined() && step.dim() == cached.dim();
+  for (int64_t i = 0; fits && i < cached.dim(); ++i) fits = i == dim || step.size(i) == cached.size(i);
+  DL_CHECK(fits, "RelationalKVCache",
+           std::string("this step's ") + what + " " + (step.defined() ? step.str() : std::string("(none)")) +
+               " do not continue the cached " + cached.str() +
+               " (same batch, heads and sizes); start a new RelationalKVCache per sequence");
+}
+
+// cached := concat(cached, step) along dim, and step := the same.
+static void extend(Tensor& cached, Tensor& step, int64_t dim) {
+  if (cached.defined()) step = concat({cached, step}, dim);
   cached = step;
 }
 
 AttentionMask RelationalKVCache::append(Tensor& k_attn_step, Tensor& k_rel_step, Tensor& sv_step, bool relative,
                                         AttentionMask mask) {
+  // every check before any change: a refused step leaves the cache as it was
+  check_continues("keys k_attn", k_attn, k_attn_step, 2);
+  check_continues("relation keys k_rel", k_rel, k_rel_step, 1);
   DL_CHECK(!relative || !sv.defined(), "RelationalKVCache",
            "a step with position-relative symbols continues a cache of per-position symbol values " + sv.str());
+  if (!relative) check_continues("symbol values sv", sv, sv_step, 2);
   mask.query_offset = length();
-  extend("keys k_attn", k_attn, k_attn_step, 2);
-  if (k_rel_step.defined() || k_rel.defined()) extend("relation keys k_rel", k_rel, k_rel_step, 1);
-  if (!relative) extend("symbol values sv", sv, sv_step, 2);
+  extend(k_attn, k_attn_step, 2);
+  if (k_rel_step.defined()) extend(k_rel, k_rel_step, 1);
+  if (!relative) extend(sv, sv_step, 2);
   return mask;
 }
 
