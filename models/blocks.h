@@ -86,15 +86,24 @@ class EncoderStack : public Module {
   std::shared_ptr<LayerNorm> norm;  // pre-norm only, else null
 };
 
+// What one decoder block keeps across greedy decoding steps: its self-attention's cache, and the
+// cross-attention's keys and values of the memory, which does not change from step to step.
+struct DecoderCache {
+  DecodingCache self;
+  KVCache cross;  // (B, H, S, dh), projected at the first step
+};
+
 class DecoderBlock : public Module {
  public:
   DecoderBlock(const BlockConfig& config, int64_t layer, std::shared_ptr<SymbolSource> symbols, Generator& gen,
                DType dtype = DType::F32);
   // x (B, T, d) attends causally to itself and to memory (B, S, d), the encoder output, whose
   // padded positions memory_padding (bool (B, S), or undefined) marks. With a cache, x holds only
-  // the positions after the cached ones.
+  // the positions after the cached ones, and the memory is projected only at the first step: a
+  // later step passes the cross-attention no new memory positions (a (B, 0, d) slice), so its
+  // queries attend to the cached keys and values of the whole memory, exactly as if projected again.
   Tensor forward(const Tensor& x, const Tensor& memory, const Tensor& memory_padding = {},
-                 DecodingCache* cache = nullptr);
+                 DecoderCache* cache = nullptr);
   AttentionMaps self_attention_maps() const { return self_attn.maps(); }
   const Tensor& cross_attention() const { return cross_attn->last_attention(); }  // (B, H, T, S)
 

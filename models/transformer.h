@@ -12,11 +12,12 @@
 // block of both stacks.
 //
 // Greedy decoding feeds a start token and appends each step's argmax. Every decoder layer keeps a
-// DecodingCache (models/registry.h) of the earlier positions' keys and values (and, with dual
-// attention, the relational heads' relation keys and symbol values), so a step embeds and runs
-// one position. greedy_decode_uncached re-runs the whole prefix every step: the reference the
-// cached path is tested against, and the baseline of `bench --decode`. The cross-attention's keys
-// and values are projected from the memory again at every step.
+// DecoderCache (models/blocks.h): its self-attention's DecodingCache (models/registry.h) of the
+// earlier positions' keys and values (and, with dual attention, the relational heads' relation
+// keys and symbol values), so a step embeds and runs one position, and the cross-attention's keys
+// and values of the memory, projected once at the first step. greedy_decode_uncached re-runs the
+// whole prefix every step, the memory's projections included: the reference the cached path is
+// tested against, and the baseline of build/bin/bench_decode.
 //
 // Parameter names: src_tokens or src_features, tgt_tokens, src_pos.weight and tgt_pos.weight
 // (learned positions only), symbols (dual only), encoder.blocks.<l>.*, encoder.norm,
@@ -88,7 +89,7 @@ class Seq2Seq : public Module {
  private:
   // Logits (B, t, V) of tgt (B, t); with caches, tgt holds the positions after the cached ones.
   Tensor run_decoder(const Tensor& tgt, const Tensor& memory, const Tensor& src_padding,
-                     std::vector<DecodingCache>* caches);
+                     std::vector<DecoderCache>* caches);
   bool decoder_has_cache() const;
   Decoded greedy(const Tensor& src, int32_t start, int64_t steps, const Tensor& src_padding, bool cached);
 };

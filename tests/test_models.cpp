@@ -404,7 +404,7 @@ TEST_CASE("greedy decoding with the key/value cache equals re-running the prefix
 // One decoder block run on a sequence in chunks (3, 1, 2 positions) with a cache gives the rows of
 // one causal pass over all of it, for every kind of self-attention: the cache plumbing below the
 // model, with prompts longer than one position.
-TEST_CASE("a decoder block with a DecodingCache equals the causal pass, chunk by chunk", "[models][decode]") {
+TEST_CASE("a decoder block with a DecoderCache equals the causal pass, chunk by chunk", "[models][decode]") {
   Generator gen(33);
   for (const AttentionConfig& a : {standard_attention(), gpam_attention(false), diff_attention(),
                                    dual_attention(1, 1), dual_attention(1, 1, SymbolKind::Relative),
@@ -415,13 +415,14 @@ TEST_CASE("a decoder block with a DecodingCache equals the causal pass, chunk by
       DecoderBlock block(c, 1, make_symbol_source(a, 6, 8, gen, DType::F64), gen, DType::F64);
       const Tensor x = rand64({2, 6, 8}, gen, 1, false), memory = rand64({2, 3, 8}, gen, 1, false);
       const Tensor full = block.forward(x, memory);
-      DecodingCache cache;
+      DecoderCache cache;
       int64_t done = 0;
       for (int64_t chunk : {3, 1, 2}) {
         const Tensor rows = block.forward(slice(x, 1, done, done + chunk), memory, {}, &cache);
         REQUIRE(max_abs_diff(rows, slice(full, 1, done, done + chunk)) < 1e-12);
         done += chunk;
-        REQUIRE(cache.length() == done);
+        REQUIRE(cache.self.length() == done);
+        REQUIRE(cache.cross.length() == 3);  // the memory, projected once
       }
     }
   }
@@ -433,11 +434,16 @@ TEST_CASE("decoding rejects bad calls", "[models][decode][errors]") {
   const Tensor src = random_tokens({2, 3}, 2, 6, gen);
   REQUIRE_THROWS_WITH(model.greedy_decode(src, 1, 7), Catch::Contains("greedy_decode") && Catch::Contains("max_len = 6"));
   DecoderBlock block(tiny_block(dual_attention(1, 1)), 0, std::make_shared<PositionalSymbols>(PositionalSymbolsOptions().with_d(8).with_max_len(4), gen), gen);
-  DecodingCache cache;
+  DecoderCache cache;
   block.forward(randn({2, 1, 8}, gen), randn({2, 3, 8}, gen), {}, &cache);
   // a cache holds one batch: a step of another batch size is refused, naming both shapes
-  REQUIRE_THROWS_WITH(block.forward(randn({3, 1, 8}, gen), randn({3, 3, 8}, gen), {}, &cache),
+  REQUIRE_THROWS_WITH(block.forward(randn({3, 1, 8}, gen), randn({2, 3, 8}, gen), {}, &cache),
                       Catch::Contains("KVCache") && Catch::Contains("(3, 1, 1, 4)") && Catch::Contains("(2, 1, 1, 4)"));
+  // the memory's keys are cached: another memory is refused, before any cache grows
+  for (const Shape& other : {Shape{2, 5, 8}, Shape{3, 3, 8}})
+    REQUIRE_THROWS_WITH(block.forward(randn({2, 1, 8}, gen), randn(other, gen), {}, &cache),
+                        Catch::Contains("DecoderBlock") && Catch::Contains("is not the one whose keys are cached") &&
+                            Catch::Contains("(2, 2, 3, 4)"));
   // positional symbols run out at max_len, counting the cached positions
   block.forward(randn({2, 2, 8}, gen), randn({2, 3, 8}, gen), {}, &cache);
   REQUIRE_THROWS_WITH(block.forward(randn({2, 2, 8}, gen), randn({2, 3, 8}, gen), {}, &cache),
