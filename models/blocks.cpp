@@ -16,10 +16,11 @@ SelfAttention::SelfAttention(const AttentionConfig& a, const AttentionSite& site
   module_ = entry_->build(a, site, gen);
 }
 
-Tensor SelfAttention::forward(const Tensor& x, const AttentionMask& mask, KVCache* cache) const {
+Tensor SelfAttention::forward(const Tensor& x, const AttentionMask& mask, DecodingCache* cache) const {
   DL_CHECK(!cache || supports_cache(), "SelfAttention",
            std::string(entry_->kind) + " attention keeps no key/value cache (input " + x.str() + ")");
-  return entry_->forward(*module_, x, symbols_ ? symbols_->forward(x) : Symbols{}, mask, cache);
+  const Symbols symbols = symbols_ ? symbols_->forward(x, cache ? cache->length() : 0) : Symbols{};
+  return entry_->forward(*module_, x, symbols, mask, cache);
 }
 
 namespace {
@@ -74,15 +75,24 @@ DecoderBlock::DecoderBlock(const BlockConfig& c, int64_t layer, std::shared_ptr<
   dropout = register_module("dropout", std::make_shared<Dropout>(c.dropout, gen.next_u64()));
 }
 
-Tensor DecoderBlock::forward(const Tensor& x, const Tensor& memory, const Tensor& memory_padding, KVCache* cache) {
+Tensor DecoderBlock::forward(const Tensor& x, const Tensor& memory, const Tensor& memory_padding,
+                             DecoderCache* cache) {
+  // speed only: with a cache, the memory's keys and values are projected once (see the header)
+  const bool projected = cache && cache->cross.length() > 0;
+  DL_CHECK(!projected || (memory.dim() == 3 && memory.size(0) == cache->cross.k.size(0) &&
+                          memory.size(1) == cache->cross.length()),
+           "DecoderBlock", "memory " + memory.str() + " is not the one whose keys are cached " + cache->cross.k.str() +
+                               " (same batch and length); start a new DecoderCache per batch");  // before any cache grows
+  const Tensor new_memory = projected ? slice(memory, 1, 0, 0) : memory;  // (B, S or 0, d)
   AttentionMask causal;
   causal.causal = true;
   AttentionMask padding;
   padding.key_padding = memory_padding;
   Tensor h = residual(x, pre_norm, *norm1, *dropout,
-                      [&](const Tensor& in) { return self_attn.forward(in, causal, cache); });
-  h = residual(h, pre_norm, *norm2, *dropout,
-               [&](const Tensor& in) { return cross_attn->forward(in, memory, padding); });
+                      [&](const Tensor& in) { return self_attn.forward(in, causal, cache ? &cache->self : nullptr); });
+  h = residual(h, pre_norm, *norm2, *dropout, [&](const Tensor& in) {
+    return cross_attn->forward(in, new_memory, padding, cache ? &cache->cross : nullptr);
+  });
   return residual(h, pre_norm, *norm3, *dropout, [&](const Tensor& in) { return ffn->forward(in); });
 }
 

@@ -43,9 +43,10 @@ class SelfAttention {
                 Generator& gen);
 
   const std::shared_ptr<Module>& module() const { return module_; }
-  // x (B, T, d) -> (B, T, d). A KVCache (decoding with x = the new positions only) works with the
-  // kinds whose entry keeps_cache (standard and daGPAM attention).
-  Tensor forward(const Tensor& x, const AttentionMask& mask, KVCache* cache = nullptr) const;
+  // x (B, T, d) -> (B, T, d). A DecodingCache (decoding with x = the new positions only) works with
+  // the kinds whose entry keeps_cache (every kind of the registry); the symbols are then those of
+  // the positions from cache->length() on.
+  Tensor forward(const Tensor& x, const AttentionMask& mask, DecodingCache* cache = nullptr) const;
   bool supports_cache() const { return entry_->keeps_cache; }
   AttentionMaps maps() const { return entry_->maps(*module_); }
 
@@ -85,15 +86,24 @@ class EncoderStack : public Module {
   std::shared_ptr<LayerNorm> norm;  // pre-norm only, else null
 };
 
+// What one decoder block keeps across greedy decoding steps: its self-attention's cache, and the
+// cross-attention's keys and values of the memory, which does not change from step to step.
+struct DecoderCache {
+  DecodingCache self;
+  KVCache cross;  // (B, H, S, dh), projected at the first step
+};
+
 class DecoderBlock : public Module {
  public:
   DecoderBlock(const BlockConfig& config, int64_t layer, std::shared_ptr<SymbolSource> symbols, Generator& gen,
                DType dtype = DType::F32);
   // x (B, T, d) attends causally to itself and to memory (B, S, d), the encoder output, whose
   // padded positions memory_padding (bool (B, S), or undefined) marks. With a cache, x holds only
-  // the positions after the cached ones.
+  // the positions after the cached ones, and the memory is projected only at the first step: a
+  // later step passes the cross-attention no new memory positions (a (B, 0, d) slice), so its
+  // queries attend to the cached keys and values of the whole memory, exactly as if projected again.
   Tensor forward(const Tensor& x, const Tensor& memory, const Tensor& memory_padding = {},
-                 KVCache* cache = nullptr);
+                 DecoderCache* cache = nullptr);
   AttentionMaps self_attention_maps() const { return self_attn.maps(); }
   const Tensor& cross_attention() const { return cross_attn->last_attention(); }  // (B, H, T, S)
 

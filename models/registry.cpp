@@ -44,8 +44,11 @@ std::shared_ptr<Module> build_standard(const AttentionConfig& c, const Attention
   return std::make_shared<MultiHeadAttention>(s.d, c.heads, gen, s.dtype);
 }
 
-Tensor forward_standard(Module& m, const Tensor& x, const Symbols&, const AttentionMask& mask, KVCache* cache) {
-  return static_cast<MultiHeadAttention&>(m).forward(x, mask, cache);
+// The standard KVCache of a layer's DecodingCache, or null when not decoding.
+KVCache* kv_of(DecodingCache* cache) { return cache ? &cache->kv : nullptr; }
+
+Tensor forward_standard(Module& m, const Tensor& x, const Symbols&, const AttentionMask& mask, DecodingCache* cache) {
+  return static_cast<MultiHeadAttention&>(m).forward(x, mask, kv_of(cache));
 }
 
 AttentionMaps maps_standard(const Module& m) { return {static_cast<const MultiHeadAttention&>(m).last_attention(), {}, {}}; }
@@ -109,10 +112,11 @@ std::shared_ptr<Module> build_dual(const AttentionConfig& c, const AttentionSite
       DualAttentionOptions().with_d(s.d).with_n_sa(c.n_sa).with_n_ra(c.n_ra).with_relational(o), gen, s.dtype);
 }
 
-Tensor forward_dual(Module& m, const Tensor& x, const Symbols& symbols, const AttentionMask& mask, KVCache*) {
+Tensor forward_dual(Module& m, const Tensor& x, const Symbols& symbols, const AttentionMask& mask,
+                    DecodingCache* cache) {
   auto& dual = static_cast<DualAttention&>(m);
   DL_CHECK(dual.n_ra == 0 || symbols.s.defined(), "SelfAttention", "relational heads need a symbol source");
-  return dual.forward(x, symbols, mask);
+  return dual.forward(x, symbols, mask, kv_of(cache), cache ? &cache->relational : nullptr);
 }
 
 AttentionMaps maps_dual(const Module& m) {
@@ -142,8 +146,8 @@ std::shared_ptr<Module> build_gpam(const AttentionConfig& c, const AttentionSite
   return std::make_shared<GPAMAttention>(s.d, c.heads, gen, GPAMOptions().with_lam(c.lam).with_trainable(c.lam_trainable).with_lam_max(c.lam_max), s.dtype);
 }
 
-Tensor forward_gpam(Module& m, const Tensor& x, const Symbols&, const AttentionMask& mask, KVCache* cache) {
-  return static_cast<GPAMAttention&>(m).forward(x, mask, cache);
+Tensor forward_gpam(Module& m, const Tensor& x, const Symbols&, const AttentionMask& mask, DecodingCache* cache) {
+  return static_cast<GPAMAttention&>(m).forward(x, mask, kv_of(cache));
 }
 
 AttentionMaps maps_gpam(const Module& m) { return {static_cast<const GPAMAttention&>(m).last_attention(), {}, {}}; }
@@ -164,8 +168,8 @@ std::shared_ptr<Module> build_diff(const AttentionConfig& c, const AttentionSite
       DifferentialAttentionOptions().with_d(s.d).with_heads(c.heads).with_layer(s.layer), gen, s.dtype);
 }
 
-Tensor forward_diff(Module& m, const Tensor& x, const Symbols&, const AttentionMask& mask, KVCache*) {
-  return static_cast<DifferentialAttention&>(m).forward(x, mask);
+Tensor forward_diff(Module& m, const Tensor& x, const Symbols&, const AttentionMask& mask, DecodingCache* cache) {
+  return static_cast<DifferentialAttention&>(m).forward(x, mask, kv_of(cache));
 }
 
 AttentionMaps maps_diff(const Module& m) {
@@ -187,11 +191,11 @@ const std::vector<AttentionKindEntry>& attention_kinds() {
   static const std::vector<AttentionKindEntry> table = {
       {"standard", "transformer", true, standard_preset, plain_heads, heads_text, validate_heads, no_symbols,
        build_standard, forward_standard, maps_standard},
-      {"dual", "dat", false, dual_preset, dual_heads, dual_text, validate_dual, dual_symbols, build_dual,
+      {"dual", "dat", true, dual_preset, dual_heads, dual_text, validate_dual, dual_symbols, build_dual,
        forward_dual, maps_dual},
       {"gpam", "gpam", true, gpam_preset, plain_heads, heads_text, validate_gpam, no_symbols, build_gpam,
        forward_gpam, maps_gpam},
-      {"diff", "diff", false, diff_preset, plain_heads, heads_text, validate_diff, no_symbols, build_diff,
+      {"diff", "diff", true, diff_preset, plain_heads, heads_text, validate_diff, no_symbols, build_diff,
        forward_diff, maps_diff},
   };
   return table;

@@ -10,18 +10,21 @@
 // `model`, the programs' name for a model built of it ("transformer", "dat"), as docs/tasks.md
 // and docs/bench.md call the models.
 //
-//   model        kind      module (nn/)                        KV cache
-//   transformer  standard  MultiHeadAttention (attention.h)    yes
-//   dat          dual      DualAttention (dual_attention.h)    no; symbols from nn/symbols.h
-//   gpam         gpam      GPAMAttention (gpam_attention.h)    yes
-//   diff         diff      DifferentialAttention               no
+//   model        kind      module (nn/)                        decoding cache
+//   transformer  standard  MultiHeadAttention (attention.h)    KVCache
+//   dat          dual      DualAttention (dual_attention.h)    KVCache (sa), RelationalKVCache (ra);
+//                                                              symbols from nn/symbols.h
+//   gpam         gpam      GPAMAttention (gpam_attention.h)    KVCache
+//   diff         diff      DifferentialAttention               KVCache (both key halves)
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 #include "models/config.h"
 #include "nn/attention.h"
+#include "nn/relational_attention.h"
 #include "nn/symbols.h"
 
 namespace dl {
@@ -32,6 +35,15 @@ struct AttentionMaps {
   Tensor attention;   // (B, H, T, S): softmax P (standard; dual's sensory heads), daGPAM's or diff's A
   Tensor relational;  // dual: the relational heads' alpha (B, n_ra, T, T)
   Tensor relations;   // dual: r (B, T, T, d_r)
+};
+
+// What one self-attention layer keeps across greedy decoding steps, whichever its kind: kv for
+// standard, daGPAM, differential attention and dual attention's sensory heads, relational for dual
+// attention's relational heads. Each kind fills the parts it uses.
+struct DecodingCache {
+  KVCache kv;
+  RelationalKVCache relational;
+  int64_t length() const { return std::max(kv.length(), relational.length()); }  // positions cached
 };
 
 // The head counts the programs' flags give (--heads, --n-sa, --n-ra); a kind's preset reads the
@@ -52,7 +64,7 @@ struct AttentionSite {
 struct AttentionKindEntry {
   const char* kind;   // AttentionConfig::kind
   const char* model;  // the programs' --model
-  bool keeps_cache;   // KVCache decoding works (incremental greedy decoding)
+  bool keeps_cache;   // DecodingCache decoding works (incremental greedy decoding)
 
   // The kind's set-up for the programs and the benchmark (docs/tasks.md, docs/bench.md).
   AttentionConfig (*preset)(const HeadCounts& h);
@@ -67,7 +79,9 @@ struct AttentionKindEntry {
                                            Generator& gen);
   std::shared_ptr<Module> (*build)(const AttentionConfig& c, const AttentionSite& site, Generator& gen);
   // m: what build returned; x (B, T, d) -> (B, T, d). symbols: the model's (empty without a source).
-  Tensor (*forward)(Module& m, const Tensor& x, const Symbols& symbols, const AttentionMask& mask, KVCache* cache);
+  // With a cache, x and symbols hold the positions after the cached ones.
+  Tensor (*forward)(Module& m, const Tensor& x, const Symbols& symbols, const AttentionMask& mask,
+                    DecodingCache* cache);
   AttentionMaps (*maps)(const Module& m);
 };
 

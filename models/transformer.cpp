@@ -107,10 +107,10 @@ Tensor Seq2Seq::encode(const Tensor& src, const Tensor& src_padding) {
 }
 
 Tensor Seq2Seq::run_decoder(const Tensor& tgt, const Tensor& memory, const Tensor& src_padding,
-                            std::vector<KVCache>* caches) {
+                            std::vector<DecoderCache>* caches) {
   DL_CHECK((tgt.dim() == 2 && tgt.dtype() == DType::I32 && memory.dim() == 3 && memory.size(0) == tgt.size(0)),
            "Seq2Seq", "expected target ids (B, T) int32 and memory (B, S, d), got " + tgt.str() + " and " + memory.str());
-  const int64_t offset = caches ? caches->front().length() : 0;
+  const int64_t offset = caches ? caches->front().self.length() : 0;
   Tensor x = dropout->forward(tgt_pos.forward(tgt_tokens->forward(tgt), offset));  // (B, t, d)
   for (size_t l = 0; l < decoder->size(); ++l)
     x = (*decoder)[l].forward(x, memory, src_padding, caches ? &(*caches)[l] : nullptr);
@@ -138,7 +138,7 @@ Decoded Seq2Seq::greedy(const Tensor& src, int32_t start, int64_t steps, const T
   EvalScope eval(*this);
   NoGradGuard no_grad;
   const Tensor memory = encode(src, src_padding);
-  std::vector<KVCache> caches(decoder->size());
+  std::vector<DecoderCache> caches(decoder->size());
   return greedy_loop(memory.size(0), start, steps, [&](const Tensor& prefix) {
     const int64_t t = prefix.size(1);
     if (cached) return run_decoder(slice(prefix, 1, t - 1, t), memory, src_padding, &caches);  // (B, 1, V)
@@ -146,7 +146,7 @@ Decoded Seq2Seq::greedy(const Tensor& src, int32_t start, int64_t steps, const T
   });
 }
 
-// Dual attention keeps no key/value cache: with it, re-run the prefix every step.
+// A kind without a cache re-runs the prefix every step.
 Decoded Seq2Seq::greedy_decode(const Tensor& src, int32_t start, int64_t steps, const Tensor& src_padding) {
   return greedy(src, start, steps, src_padding, decoder_has_cache());
 }

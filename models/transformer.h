@@ -11,12 +11,13 @@
 // self-attention and the decoder's cross-attention. The DAT symbol source is shared by every
 // block of both stacks.
 //
-// Greedy decoding feeds a start token and appends each step's argmax. With standard or daGPAM
-// decoder self-attention every layer keeps a KVCache of the earlier positions' keys and values,
-// so a step embeds and runs one position. The dual and differential attention modules have no
-// cache: for them greedy_decode falls back to greedy_decode_uncached, which re-runs the whole
-// prefix every step (and is the reference the cached path is tested against). The cross-attention's keys and
-// values are projected from the memory again at every step.
+// Greedy decoding feeds a start token and appends each step's argmax. Every decoder layer keeps a
+// DecoderCache (models/blocks.h): its self-attention's DecodingCache (models/registry.h) of the
+// earlier positions' keys and values (and, with dual attention, the relational heads' relation
+// keys and symbol values), so a step embeds and runs one position, and the cross-attention's keys
+// and values of the memory, projected once at the first step. greedy_decode_uncached re-runs the
+// whole prefix every step, the memory's projections included: the reference the cached path is
+// tested against, and the baseline of build/bin/bench_decode.
 //
 // Parameter names: src_tokens or src_features, tgt_tokens, src_pos.weight and tgt_pos.weight
 // (learned positions only), symbols (dual only), encoder.blocks.<l>.*, encoder.norm,
@@ -88,7 +89,7 @@ class Seq2Seq : public Module {
  private:
   // Logits (B, t, V) of tgt (B, t); with caches, tgt holds the positions after the cached ones.
   Tensor run_decoder(const Tensor& tgt, const Tensor& memory, const Tensor& src_padding,
-                     std::vector<KVCache>* caches);
+                     std::vector<DecoderCache>* caches);
   bool decoder_has_cache() const;
   Decoded greedy(const Tensor& src, int32_t start, int64_t steps, const Tensor& src_padding, bool cached);
 };

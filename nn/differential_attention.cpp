@@ -7,12 +7,10 @@
 
 namespace dl {
 
-// The two halves of every head of x (B, T, H 2 dh), each (B, H, T, dh).
-static std::vector<Tensor> split_halves(const Tensor& x, int64_t heads) {
-  const int64_t B = x.size(0), T = x.size(1), dh = x.size(2) / (2 * heads);
-  std::vector<Tensor> halves = split(reshape(x, {B, T, heads, 2 * dh}), {dh, dh}, 3);
-  for (Tensor& half : halves) half = permute(half, {0, 2, 1, 3});
-  return halves;
+// The two halves of every head of x (B, H, T, 2 dh), each (B, H, T, dh).
+static std::vector<Tensor> split_halves(const Tensor& x) {
+  const int64_t dh = x.size(3) / 2;
+  return split(x, {dh, dh}, 3);
 }
 
 DifferentialAttention::DifferentialAttention(const DifferentialAttentionOptions& o, Generator& gen, DType dtype)
@@ -42,11 +40,13 @@ Tensor DifferentialAttention::lam() const {
   return exp(sum(lq1 * lk1)) - exp(sum(lq2 * lk2)) + lam_init;
 }
 
-Tensor DifferentialAttention::forward(const Tensor& x, const Tensor& y, const AttentionMask& mask) {
+Tensor DifferentialAttention::forward(const Tensor& x, const Tensor& y, AttentionMask mask, KVCache* cache) {
   check_module_inputs("DifferentialAttention", x, y, d);
-  std::vector<Tensor> q = split_halves(wq->forward(x), heads);  // 2 x (B, H, T, dh)
-  std::vector<Tensor> k = split_halves(wk->forward(y), heads);  // 2 x (B, H, S, dh)
-  Tensor v = split_heads(wv->forward(y), heads);                 // (B, H, S, 2 dh)
+  std::vector<Tensor> q = split_halves(split_heads(wq->forward(x), heads));  // 2 x (B, H, T, dh)
+  Tensor keys = split_heads(wk->forward(y), heads);                           // (B, H, S, 2 dh), both halves
+  Tensor v = split_heads(wv->forward(y), heads);                              // (B, H, S, 2 dh)
+  if (cache) mask = cache->append(keys, v, mask);
+  std::vector<Tensor> k = split_halves(keys);  // 2 x (B, H, S, dh)
   Tensor o = differential_dense_or_tiled(q[0], k[0], q[1], k[1], v, lam(), mask, &last_attention_);
   return wo->forward(merge_heads(subln->forward(o) * (1 - lam_init)));  // o (B, H, T, 2 dh)
 }

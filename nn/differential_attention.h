@@ -11,6 +11,9 @@
 // lam and the norm are ordinary ops, so the tape carries lam's gradient to lq1, lk1, lq2, lk2
 // (vectors of size dh, N(0, 0.1) at init). layer counts from 0 (the paper's l - 1).
 // Parameter names: wq, wk, wv, wo, lq1, lk1, lq2, lk2, subln.weight.
+//
+// Decoding: a KVCache as in MultiHeadAttention, holding each head's whole key (both halves,
+// (B, H, S, 2 dh)) and its value; a step splits the cached keys into K1 and K2.
 #pragma once
 #include <memory>
 #include "nn/attention.h"
@@ -35,9 +38,11 @@ class DifferentialAttention : public Module {
   DifferentialAttention(const DifferentialAttentionOptions& options, Generator& gen, DType dtype = DType::F32);
 
   // x (B, T, d), y (B, S, d) -> (B, T, d)
-  Tensor forward(const Tensor& x, const Tensor& y, const AttentionMask& mask = AttentionMask());
-  // self-attention: forward(x, x, mask)
-  Tensor forward(const Tensor& x, const AttentionMask& mask = AttentionMask()) { return forward(x, x, mask); }
+  Tensor forward(const Tensor& x, const Tensor& y, AttentionMask mask = AttentionMask(), KVCache* cache = nullptr);
+  // self-attention: forward(x, x, mask, cache)
+  Tensor forward(const Tensor& x, const AttentionMask& mask = AttentionMask(), KVCache* cache = nullptr) {
+    return forward(x, x, mask, cache);
+  }
   Tensor lam() const;  // one element, differentiable in lq1, lk1, lq2, lk2
   // A = P1 - lam P2 (B, H, T, S) of the last forward, detached, for heatmaps
   const Tensor& last_attention() const { return last_attention_; }

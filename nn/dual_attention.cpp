@@ -20,11 +20,14 @@ DualAttention::DualAttention(const DualAttentionOptions& options, Generator& gen
   }
 }
 
-Tensor DualAttention::forward(const Tensor& x, const Symbols& symbols, const AttentionMask& mask) {
+Tensor DualAttention::forward(const Tensor& x, const Symbols& symbols, const AttentionMask& mask,
+                             KVCache* sa_cache, RelationalKVCache* ra_cache) {
   check_module_inputs("DualAttention", x, x, d);
-  if (!ra) return sa->forward(x, x, mask);
-  if (!sa) return ra->forward(x, symbols, mask);
-  return concat({sa->forward(x, x, mask), ra->forward(x, symbols, mask)}, 2);
+  DL_CHECK(!sa_cache == !ra_cache, "DualAttention",
+           "decoding needs both caches, the sensory heads' and the relational heads', or neither (input " + x.str() + ")");
+  if (!ra) return sa->forward(x, x, mask, sa_cache);
+  if (!sa) return ra->forward(x, symbols, mask, ra_cache);
+  return concat({sa->forward(x, x, mask, sa_cache), ra->forward(x, symbols, mask, ra_cache)}, 2);
 }
 
 }  // namespace dl

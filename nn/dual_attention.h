@@ -10,6 +10,9 @@
 // attention matrices and relations of the last forward are sa->last_attention(),
 // ra->last_attention() and ra->last_relations(). The relational options (d_r, dp, symmetric,
 // RCA, bias) go to ra; its head_dim is always dh.
+//
+// Decoding: pass a KVCache for sa and a RelationalKVCache for ra (each where its heads exist),
+// with x and the symbols of the new positions only; both caches grow by the same positions.
 #pragma once
 #include <memory>
 #include "nn/attention.h"
@@ -33,8 +36,9 @@ class DualAttention : public Module {
  public:
   DualAttention(const DualAttentionOptions& options, Generator& gen, DType dtype = DType::F32);
 
-  // x (B, T, d) -> (B, T, d); symbols are unused when n_ra = 0
-  Tensor forward(const Tensor& x, const Symbols& symbols, const AttentionMask& mask = {});
+  // x (B, T, d) -> (B, T, d); symbols are unused when n_ra = 0. The caches: both or neither.
+  Tensor forward(const Tensor& x, const Symbols& symbols, const AttentionMask& mask = {},
+                 KVCache* sa_cache = nullptr, RelationalKVCache* ra_cache = nullptr);
 
   int64_t d, n_sa, n_ra, head_dim;
   std::shared_ptr<MultiHeadAttention> sa;   // null when n_sa = 0

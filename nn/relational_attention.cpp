@@ -54,19 +54,53 @@ static Tensor symbol_values(const Symbols& symbols, const Linear& wv, int64_t he
   return symbols.relative ? reshape(sv, {heads, s.size(0), sv.size(3)}) : sv;
 }
 
-Tensor RelationalAttention::forward(const Tensor& x, const Symbols& symbols,
-                                    const AttentionMask& mask) {
+// Throws unless step continues cached along dim (every other size equal): a cache holds one
+// batch of sequences of one layer.
+static void check_continues(const char* what, const Tensor& cached, const Tensor& step, int64_t dim) {
+  if (!cached.defined()) return;
+  bool fits = step.defined() && step.dim() == cached.dim();
+  for (int64_t i = 0; fits && i < cached.dim(); ++i) fits = i == dim || step.size(i) == cached.size(i);
+  DL_CHECK(fits, "RelationalKVCache",
+           std::string("this step's ") + what + " " + (step.defined() ? step.str() : std::string("(none)")) +
+               " do not continue the cached " + cached.str() +
+               " (same batch, heads and sizes); start a new RelationalKVCache per sequence");
+}
+
+// cached := concat(cached, step) along dim, and step := the same.
+static void extend(Tensor& cached, Tensor& step, int64_t dim) {
+  if (cached.defined()) step = concat({cached, step}, dim);
+  cached = step;
+}
+
+AttentionMask RelationalKVCache::append(Tensor& k_attn_step, Tensor& k_rel_step, Tensor& sv_step, bool relative,
+                                        AttentionMask mask) {
+  // every check before any change: a refused step leaves the cache as it was
+  check_continues("keys k_attn", k_attn, k_attn_step, 2);
+  check_continues("relation keys k_rel", k_rel, k_rel_step, 1);
+  DL_CHECK(!relative || !sv.defined(), "RelationalKVCache",
+           "a step with position-relative symbols continues a cache of per-position symbol values " + sv.str());
+  if (!relative) check_continues("symbol values sv", sv, sv_step, 2);
+  mask.query_offset = length();
+  extend(k_attn, k_attn_step, 2);
+  if (k_rel_step.defined()) extend(k_rel, k_rel_step, 1);
+  if (!relative) extend(sv, sv_step, 2);
+  return mask;
+}
+
+Tensor RelationalAttention::forward(const Tensor& x, const Symbols& symbols, AttentionMask mask,
+                                    RelationalKVCache* cache) {
   check_module_inputs("RelationalAttention", x, x, d);
   const int64_t B = x.size(0), T = x.size(1);
-  Tensor q_rel, k_rel;  // (B, T, d_r, dp)
+  Tensor q_rel, k_rel;  // (B, T, d_r, dp); with a cache, k_rel (B, S, d_r, dp)
   if (!rca) {
     q_rel = reshape(wq_rel->forward(x), {B, T, n_relations, rel_dim});
     k_rel = symmetric ? q_rel : reshape(wk_rel->forward(x), {B, T, n_relations, rel_dim});
   }
-  Tensor a = relational_dense_or_tiled(split_heads(wq_attn->forward(x), n_heads),
-                                       split_heads(wk_attn->forward(x), n_heads), q_rel, k_rel, wr,
-                                       symbol_values(symbols, *wv, n_heads), mask, &last_attention_,
-                                       &last_relations_);  // (B, H, T, dh)
+  Tensor k_attn = split_heads(wk_attn->forward(x), n_heads);  // (B, H, T, dh); with a cache (B, H, S, dh)
+  Tensor sv = symbol_values(symbols, *wv, n_heads);
+  if (cache) mask = cache->append(k_attn, k_rel, sv, symbols.relative, mask);
+  Tensor a = relational_dense_or_tiled(split_heads(wq_attn->forward(x), n_heads), k_attn, q_rel, k_rel, wr, sv, mask,
+                                       &last_attention_, &last_relations_);  // (B, H, T, dh)
   return wo->forward(merge_heads(a));
 }
 

@@ -14,6 +14,16 @@
 // `wr` (H, dh, d_r) and the Linear `wo`. With rca (the Abstractor's relational cross-attention,
 // a^h = sum_j alpha_ij^h s_j Ws^h) there is no relation term, so no wq_rel, wk_rel or wr.
 // Defaults: dh = d / H, d_r = H, dp = dh. Masks weight alpha; the relations are never masked.
+//
+// Incremental (greedy) decoding: pass a RelationalKVCache with x = the new positions only and
+// their symbols (positional symbols from the cached length on, nn/symbols.h). As KVCache does for
+// MultiHeadAttention, it appends their keys (k_attn, k_rel) and symbol values sv to the earlier
+// positions' and sets the mask's query_offset, so a step projects only its own positions and
+// attends to all: O(S) work per new position instead of re-running the prefix's O(S^2). What is
+// cached per symbol source: positional symbols and symbolic attention's symbols belong to one
+// position each (symbolic attention's depend on x there, which does not change), so their values
+// are cached; the position-relative table depends on i - j, so it is not cached but passed whole
+// every step, and the op indexes it with the query offset.
 #pragma once
 #include <memory>
 #include "nn/linear.h"
@@ -32,13 +42,29 @@ struct RelationalAttentionOptions {  // set by name; not an aggregate, so its si
   bool bias = true;         // on every Linear
 };
 
+// The earlier positions of one RelationalAttention layer, for decoding.
+struct RelationalKVCache {
+  Tensor k_attn;  // (B, H, S, dh)
+  Tensor k_rel;   // (B, S, d_r, dp); undefined with rca
+  Tensor sv;      // (1 or B, H, S, dh); undefined with position-relative symbols
+  int64_t length() const { return k_attn.defined() ? k_attn.size(2) : 0; }
+  // Appends this step's k_attn (B, H, t, dh), k_rel (B, t, d_r, dp) and, unless relative, sv
+  // (1 or B, H, t, dh), replacing each with the whole cache; throws, naming the tensor and both
+  // shapes, when a step does not continue the cache. Returns mask with query_offset set to the
+  // number of positions cached before this step.
+  AttentionMask append(Tensor& k_attn_step, Tensor& k_rel_step, Tensor& sv_step, bool relative,
+                       AttentionMask mask);
+};
+
 class RelationalAttention : public Module {
  public:
   RelationalAttention(int64_t d, int64_t n_heads, Generator& gen,
                       const RelationalAttentionOptions& options = RelationalAttentionOptions(), DType dtype = DType::F32);
 
   // x (B, T, d); symbols per position (T, d) or (B, T, d), or a relative table -> (B, T, H dh).
-  Tensor forward(const Tensor& x, const Symbols& symbols, const AttentionMask& mask = {});
+  // With a cache, x and per-position symbols hold the positions after the cached ones.
+  Tensor forward(const Tensor& x, const Symbols& symbols, AttentionMask mask = {},
+                 RelationalKVCache* cache = nullptr);
 
   int64_t d, n_heads, head_dim, n_relations, rel_dim;
   bool symmetric, rca;

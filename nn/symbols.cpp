@@ -24,12 +24,12 @@ PositionalSymbols::PositionalSymbols(const PositionalSymbolsOptions& o, Generato
   symbols = register_parameter("symbols", normal_table({o.max_len, o.d}, gen, dtype));
 }
 
-Symbols PositionalSymbols::forward(const Tensor& x) const {
+Symbols PositionalSymbols::forward(const Tensor& x, int64_t offset) const {
   check_input("PositionalSymbols", x, symbols.size(1));
-  DL_CHECK(x.size(1) <= symbols.size(0), "PositionalSymbols",
-           "sequence length " + std::to_string(x.size(1)) + " of " + x.str() + " exceeds max_len " +
-               std::to_string(symbols.size(0)));
-  return {slice(symbols, 0, 0, x.size(1)), false};  // (S, d)
+  DL_CHECK(offset >= 0 && offset + x.size(1) <= symbols.size(0), "PositionalSymbols",
+           "positions " + std::to_string(offset) + " to " + std::to_string(offset + x.size(1) - 1) + " of " +
+               x.str() + " exceed max_len " + std::to_string(symbols.size(0)));
+  return {slice(symbols, 0, offset, offset + x.size(1)), false};  // (S, d)
 }
 
 PositionRelativeSymbols::PositionRelativeSymbols(const PositionRelativeSymbolsOptions& o, Generator& gen,
@@ -41,7 +41,7 @@ PositionRelativeSymbols::PositionRelativeSymbols(const PositionRelativeSymbolsOp
   symbols = register_parameter("symbols", normal_table({2 * o.max_offset + 1, o.d}, gen, dtype));
 }
 
-Symbols PositionRelativeSymbols::forward(const Tensor& x) const {
+Symbols PositionRelativeSymbols::forward(const Tensor& x, int64_t) const {
   check_input("PositionRelativeSymbols", x, symbols.size(1));
   return {symbols, true};  // (2D+1, d)
 }
@@ -59,7 +59,7 @@ SymbolicAttention::SymbolicAttention(const SymbolicAttentionOptions& o, Generato
 
 // One attention over the library: every (batch item, position) is a query of the same H_s heads,
 // so the queries are laid out as one batch of B*S rows, (1, H_s, B S, dk), and sdpa does the rest.
-Symbols SymbolicAttention::forward(const Tensor& x) const {
+Symbols SymbolicAttention::forward(const Tensor& x, int64_t) const {
   const int64_t d = templates.size(1), n_s = templates.size(0), dk = d / n_heads;
   check_input("SymbolicAttention", x, d);
   const int64_t B = x.size(0), S = x.size(1);

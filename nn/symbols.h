@@ -1,6 +1,9 @@
 // Symbols for relational attention (docs/relational.md, Symbols): the s_j that carry "which object" while the
 // relations carry "how they relate". One source is shared by every layer of a model; each layer
-// calls forward(x) with its own input x (B, S, d).
+// calls forward(x) with its own input x (B, S, d). Decoding with a cache passes only the new
+// positions and, as offset, how many come before them: positional symbols are then
+// symbols[offset : offset + S]; the other two sources do not depend on where x starts (the relative
+// table is indexed by relational attention, which knows the query offset from its mask).
 //
 //   PositionalSymbols {d, max_len}:      s_j = symbols[j]                -> (S, d), batch-shared
 //   PositionRelativeSymbols {d, D}:      s_ij = symbols[clip(j - i, -D, D) + D]
@@ -32,7 +35,8 @@ struct Symbols {
 // The common interface, so a model can hold one source and hand it to every layer.
 class SymbolSource : public Module {
  public:
-  virtual Symbols forward(const Tensor& x) const = 0;  // x (B, S, d): the layer's input
+  // x (B, S, d): the layer's input, positions offset .. offset + S - 1
+  virtual Symbols forward(const Tensor& x, int64_t offset = 0) const = 0;
 };
 
 // (explicit constructors: no positional {...}, every size named)
@@ -65,14 +69,14 @@ struct SymbolicAttentionOptions {
 class PositionalSymbols : public SymbolSource {
  public:
   PositionalSymbols(const PositionalSymbolsOptions& options, Generator& gen, DType dtype = DType::F32);
-  Symbols forward(const Tensor& x) const override;  // symbols[:S]; S > max_len throws
+  Symbols forward(const Tensor& x, int64_t offset = 0) const override;  // symbols[offset : offset + S]; past max_len throws
   Tensor symbols;                                   // (max_len, d)
 };
 
 class PositionRelativeSymbols : public SymbolSource {
  public:
   PositionRelativeSymbols(const PositionRelativeSymbolsOptions& options, Generator& gen, DType dtype = DType::F32);
-  Symbols forward(const Tensor& x) const override;  // the table; x only checked
+  Symbols forward(const Tensor& x, int64_t offset = 0) const override;  // the table; x only checked
   int64_t max_offset;                               // D
   Tensor symbols;                                   // (2D+1, d); row m is offset m - D
 };
@@ -80,7 +84,7 @@ class PositionRelativeSymbols : public SymbolSource {
 class SymbolicAttention : public SymbolSource {
  public:
   SymbolicAttention(const SymbolicAttentionOptions& options, Generator& gen, DType dtype = DType::F32);
-  Symbols forward(const Tensor& x) const override;
+  Symbols forward(const Tensor& x, int64_t offset = 0) const override;  // of x alone; offset unused
   int64_t n_heads;             // H_s
   std::shared_ptr<Linear> wq;  // d -> d
   Tensor templates;            // F (n_s, d)

@@ -491,6 +491,18 @@ std::vector<Case> module_rows() {
   rows.push_back(fails("RelationalAttention: symbols (3, 5)", [=] { return ra->forward(x, Symbols{rnd({3, 5})}); }, "Linear"));
   rows.push_back(fails("RelationalAttention: no symbols", [=] { return ra->forward(x, Symbols{}); }, "RelationalAttention: symbols must be"));
   rows.push_back(works("RelationalAttention: T = 0", [=] { return ra->forward(rnd({2, 0, 4}), Symbols{rnd({0, 4})}); }, shape_is({2, 0, 4})));
+  rows.push_back(fails("RelationalAttention: cache batch changes", [=] {
+    RelationalKVCache cache;
+    ra->forward(input({2, 1, 4}), pos->forward(input({2, 1, 4})), {}, &cache);
+    return ra->forward(input({3, 1, 4}), pos->forward(input({3, 1, 4}), 1), {}, &cache);
+  }, "RelationalKVCache: this step's keys k_attn float32(3, 2, 1, 2) do not continue the cached float32(2, 2, 1, 2)"));
+  rows.push_back(fails("RelationalAttention: cache of a layer with other heads", [=] { Generator gen(1);
+    RelationalAttention one_head(4, 1, gen);
+    RelationalKVCache cache;
+    ra->forward(input({2, 1, 4}), pos->forward(input({2, 1, 4})), {}, &cache);
+    return one_head.forward(input({2, 1, 4}), pos->forward(input({2, 1, 4}), 1), {}, &cache);
+  }, "RelationalKVCache: this step's keys k_attn float32(2, 1, 1, 4) do not continue the cached float32(2, 2, 1, 2)"));
+  rows.push_back(fails("PositionalSymbols: offset -1", [=] { return pos->forward(rnd({1, 2, 4}), -1).s; }, "PositionalSymbols: positions -1 to 0"));
   rows.push_back(fails("PositionalSymbols: T = 4 > max_len 3", [=] { return pos->forward(rnd({1, 4, 4})).s; }, "PositionalSymbols"));
   rows.push_back(fails("PositionalSymbols: width 3", [=] { return pos->forward(rnd({1, 2, 3})).s; }, "PositionalSymbols"));
   rows.push_back(fails("PositionRelativeSymbols: negative max offset", [] { Generator gen(1); return PositionRelativeSymbols(PositionRelativeSymbolsOptions().with_d(4).with_max_offset(-1), gen).symbols; }, "PositionRelativeSymbols"));

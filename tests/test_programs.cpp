@@ -200,6 +200,20 @@ TEST_CASE("programs: run folders, resume, divergence, memory, eval and predict t
        [](const std::string& output, const fs::path&) {
          REQUIRE(output.find("vector ISA: built for ") < output.find("bench model=transformer config=S threads=1"));
        }},
+      {"bench_decode: cached and uncached greedy decoding of transformer and dat, the same tokens", "bench_decode",
+       "--batch 2 --repeat 1", 0, "# cpu: ", {}, {}, "",
+       [](const std::string& output, const fs::path&) {
+         for (const char* line : {"model=transformer mode=cached batch=2 steps=10", "model=dat mode=uncached",
+                                  "model=transformer cached_speedup=", "dat_over_transformer_cached="})
+           REQUIRE(output.find(line) != std::string::npos);
+         REQUIRE(output.find("model=dat cached_speedup=") < output.find("dat_over_transformer_cached="));
+         size_t agree = 0;
+         for (size_t at = output.find("tokens_agree=yes"); at != std::string::npos;
+              at = output.find("tokens_agree=yes", at + 1))
+           ++agree;
+         REQUIRE(agree == 2);
+       }},
+      {"bench_decode: an unknown model is refused", "bench_decode", "--model nope", -1, "nope", {}, {}},
       // differential attention (--model diff) through every program that trains a model
       {"diff: a classifier run, its pictures and its config", "train_classifier",
        "--task occurs --model diff --d 16 --d-ff 32 --train-size 32 --val-size 16 --test-size 16 --batch 16 "

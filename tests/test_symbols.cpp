@@ -39,6 +39,11 @@ TEST_CASE("positional symbols: the first S rows of the table", "[symbols]") {
                           Catch::Contains("max_len 7"));
   REQUIRE_THROWS_WITH(src.forward(rand64({2, 5, 6}, gen, 1.0, false)),
                       Catch::Contains("PositionalSymbols") && Catch::Contains("(2, 5, 6)"));
+  // decoding with a cache: the new positions' rows, counted from the offset
+  REQUIRE(max_abs_diff(src.forward(rand64({2, 3, 8}, gen, 1.0, false), 4).s, slice(src.symbols, 0, 4, 7)) == 0);
+  REQUIRE_THROWS_WITH(src.forward(rand64({2, 2, 8}, gen, 1.0, false), 6),
+                      Catch::Contains("PositionalSymbols") && Catch::Contains("positions 6 to 7") &&
+                          Catch::Contains("max_len 7"));
 }
 
 TEST_CASE("position-relative symbols: the whole (2D+1, d) table, flagged relative", "[symbols]") {
