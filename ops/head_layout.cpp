@@ -8,8 +8,6 @@ static Shape packed_strides(int64_t H, int64_t rows, int64_t cols) { return {row
 
 bool heads_in_place(const Tensor& t) { return t.dim() == 4 && (t.strides()[3] == 1 || t.size(3) == 1); }
 
-Tensor heads_readable(const Tensor& t) { return heads_in_place(t) ? t : t.contiguous(); }
-
 MatrixBatch head_matrices(const char* op, const Tensor& t) {
   DL_CHECK(heads_in_place(t), op, "expected (B, H, rows, cols) with a dense last axis, got " + t.str());
   const Shape& s = t.strides();

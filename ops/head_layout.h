@@ -17,9 +17,6 @@ namespace dl {
 // Whether BLAS can read t's heads where they are: t is 4-D and its last axis is dense.
 bool heads_in_place(const Tensor& t);
 
-// t when heads_in_place(t), else a dense copy (recorded, as contiguous()).
-Tensor heads_readable(const Tensor& t);
-
 // t's heads as a batch of matrices: head bh = b * H + h starts at element at(bh) of t's view.
 // Throws, naming op and t, unless heads_in_place(t).
 MatrixBatch head_matrices(const char* op, const Tensor& t);
