@@ -60,6 +60,12 @@ MultiHeadAttention::MultiHeadAttention(const MultiHeadAttentionOptions& o, Gener
 Tensor MultiHeadAttention::forward(const Tensor& x, const Tensor& y, AttentionMask mask,
                                    KVCache* cache) {
   check_module_inputs("MultiHeadAttention", x, y, d);
+  if (!cache && !use_tiled_attention(x.size(1), y.size(1))) {
+    // speed only: the heads stay in the projections' (B, T, H*dh) layout, forward and backward
+    Tensor o = packed_scaled_dot_product_attention(wq->forward(x), wk->forward(y), wv->forward(y), heads, mask,
+                                                   &last_attention_);  // (B, T, H*dh)
+    return wo->forward(o);
+  }
   Tensor q = split_heads(wq->forward(x), heads);  // (B, H, T, dh)
   Tensor k = split_heads(wk->forward(y), heads);  // (B, H, S, dh)
   Tensor v = split_heads(wv->forward(y), heads);  // (B, H, S, dh)

@@ -8,7 +8,9 @@
 // The scores are Z, not S: S is the number of keys. M is -inf where the mask says so. A row with
 // every key masked has P = 0 and so dZ = 0: no NaN.
 //
-// Layout: Q (B, H, T, dh), K (B, H, S, dh), P and dP (B, H, T, S), all contiguous.
+// Layout: P and dP (B, H, T, S) contiguous; Q (B, H, T, dh) and K (B, H, S, dh) any 4-D views
+// with a dense last axis (BLAS reads their heads in place, ops/head_layout.h); dQ and dK are laid
+// out as Q and K, packed or dense.
 #pragma once
 #include "autograd/tensor.h"
 

@@ -92,22 +92,35 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
 
 template <class T>
 void batched_gemm(int64_t batch, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
-                  T alpha, const T* A, int64_t lda, int64_t stride_a, const T* B, int64_t ldb,
-                  int64_t stride_b, T beta, T* C, int64_t ldc, int64_t stride_c) {
+                  T alpha, const T* A, const MatrixBatch& a, const T* B, const MatrixBatch& b,
+                  T beta, T* C, const MatrixBatch& c) {
   // items per task: a quarter piece of work, so even a batch of tiny products (attention's heads
   // at size S) splits into a few tasks
   const int64_t grain = std::max<int64_t>(1, kPieceWork / 4 / std::max<int64_t>(1, M * N * K));
   parallel_for(0, batch, grain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i)
-      gemm(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
-           C + i * stride_c, ldc);
+      gemm(trans_a, trans_b, M, N, K, alpha, A + a.at(i), a.ld, B + b.at(i), b.ld, beta, C + c.at(i), c.ld);
   });
+}
+
+template <class T>
+void batched_gemm(int64_t batch, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                  T alpha, const T* A, int64_t lda, int64_t stride_a, const T* B, int64_t ldb,
+                  int64_t stride_b, T beta, T* C, int64_t ldc, int64_t stride_c) {
+  batched_gemm(batch, trans_a, trans_b, M, N, K, alpha, A, MatrixBatch{lda, 1, stride_a, 0}, B,
+               MatrixBatch{ldb, 1, stride_b, 0}, beta, C, MatrixBatch{ldc, 1, stride_c, 0});
 }
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
                           const float*, int64_t, float, float*, int64_t);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
                            const double*, int64_t, double, double*, int64_t);
+template void batched_gemm<float>(int64_t, bool, bool, int64_t, int64_t, int64_t, float, const float*,
+                                  const MatrixBatch&, const float*, const MatrixBatch&, float, float*,
+                                  const MatrixBatch&);
+template void batched_gemm<double>(int64_t, bool, bool, int64_t, int64_t, int64_t, double, const double*,
+                                   const MatrixBatch&, const double*, const MatrixBatch&, double, double*,
+                                   const MatrixBatch&);
 template void batched_gemm<float>(int64_t, bool, bool, int64_t, int64_t, int64_t, float, const float*,
                                   int64_t, int64_t, const float*, int64_t, int64_t, float, float*,
                                   int64_t, int64_t);

@@ -13,6 +13,21 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
+// Where matrix i of a batch lies: with i = o * inner + j, at element o * outer_stride +
+// j * inner_stride, its rows ld apart. A batch of heads (b, h) of a 4-D tensor has inner = H
+// (ops/head_layout.h); a batch with one stride s is {ld, 1, s, 0}.
+struct MatrixBatch {
+  int64_t ld, inner, outer_stride, inner_stride;
+  int64_t at(int64_t i) const { return (i / inner) * outer_stride + (i % inner) * inner_stride; }
+};
+
+// `batch` independent gemms; problem i uses A + a.at(i), B + b.at(i), C + c.at(i), with the
+// row strides a.ld, b.ld, c.ld (the C matrices must not overlap).
+template <class T>
+void batched_gemm(int64_t batch, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                  T alpha, const T* A, const MatrixBatch& a, const T* B, const MatrixBatch& b,
+                  T beta, T* C, const MatrixBatch& c);
+
 // `batch` independent gemms; problem i uses A + i*stride_a, B + i*stride_b, C + i*stride_c
 // (a stride of 0 shares one matrix across the batch; C strides must not overlap).
 template <class T>

@@ -34,12 +34,22 @@ namespace dl {
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const AttentionMask& mask, Tensor* probs = nullptr);
 
+// The same function on the projections as their Linears make them, for multi-head attention:
+// q (B, T, H*dh), k (B, S, H*dh), v (B, S, H*dv) -> (B, T, H*dv), equal to
+// merge_heads(scaled_dot_product_attention(split_heads(q), split_heads(k), split_heads(v))).
+// Speed only: BLAS reads each head where it is (row stride H*dh, ops/head_layout.h) and writes
+// the output and the gradients the same way, so no head is copied to dense (B, H, T, dh) and back,
+// in the forward or the backward. probs as above.
+Tensor packed_scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, int64_t heads,
+                                           const AttentionMask& mask, Tensor* probs = nullptr);
+
 // Throws, naming op and the shapes, unless q (B, H, T, dh), k (B, H, S, dh), v (B, H, S, dv) share
 // one float dtype and the mask fits (B, S). Shared by every attention op.
 void check_attention_inputs(const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
                             const AttentionMask& mask);
 
-// Raw kernels (not recorded). A (B, H, T, S) and v (B, H, S, dv), both contiguous.
+// Raw kernels (not recorded). A (B, H, T, S) contiguous, v (B, H, S, dv) and dO with a dense last
+// axis (ops/head_layout.h); O and dv are laid out as v, packed or dense.
 Tensor attention_values(const Tensor& A, const Tensor& v);  // O = A V: (B, H, T, dv)
 // From dO (B, H, T, dv): dA = dO V^T when dA is given, dv = A^T dO when dv is given.
 void attention_values_backward(const Tensor& dO, const Tensor& A, const Tensor& v, Tensor* dA,

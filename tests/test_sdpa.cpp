@@ -1,4 +1,5 @@
 #include "ops/sdpa.h"
+#include "nn/attention.h"
 #include "tests/attention_reference.h"
 #include "tests/testing.h"
 
@@ -121,6 +122,69 @@ TEST_CASE("sdpa: float32 forward matches float64", "[sdpa]") {
     REQUIRE(out32.dtype() == DType::F32);
     REQUIRE(relative_difference(out32, sdpa(q, k, v, mask)) < 1e-4);
   }
+}
+
+// The packed op against its composition: heads split off (B, T, H*dh), the 4-D op, heads merged.
+TEST_CASE("sdpa packed: forward, probs and every gradient equal split, sdpa, merge", "[sdpa]") {
+  Generator gen(14);
+  for (const AttentionMask& mask : standard_masks(6)) {
+    for (int64_t heads : {1, 3}) {
+      INFO("heads " << heads);
+      // self and cross shapes; v's heads (dv = 2) narrower than q's and k's (dh = 4)
+      Tensor q = rand64({2, 5, heads * 4}, gen), k = rand64({2, 6, heads * 4}, gen), v = rand64({2, 6, heads * 2}, gen);
+      const std::vector<Tensor> in{q, k, v};
+      Tensor p_packed, p_split;
+      Tensor packed = packed_scaled_dot_product_attention(q, k, v, heads, mask, &p_packed);
+      Tensor composed = merge_heads(scaled_dot_product_attention(split_heads(q, heads), split_heads(k, heads),
+                                                                 split_heads(v, heads), mask, &p_split));
+      REQUIRE(packed.shape() == (Shape{2, 5, heads * 2}));
+      REQUIRE(packed.is_contiguous());
+      REQUIRE(max_abs_diff(packed, composed) < 1e-12);
+      REQUIRE(max_abs_diff(p_packed, p_split) < 1e-12);
+      Tensor w = rand64(packed.shape(), gen, 1.0, false);
+      std::vector<Tensor> grads_packed, grads_composed;
+      for (const Tensor& x : in) x.zero_grad();
+      sum(mul(packed, w)).backward();
+      for (const Tensor& x : in) grads_packed.push_back(x.grad());
+      for (const Tensor& x : in) x.zero_grad();
+      sum(mul(composed, w)).backward();
+      for (size_t i = 0; i < in.size(); ++i) {
+        INFO("gradient of input " << i);
+        REQUIRE(grads_packed[i].is_contiguous());
+        REQUIRE(max_abs_diff(grads_packed[i], in[i].grad()) < 1e-12);
+      }
+    }
+  }
+}
+
+TEST_CASE("sdpa packed: gradients under every mask", "[sdpa][gradcheck]") {
+  Generator gen(15);
+  for (const AttentionMask& mask : standard_masks(5)) {
+    Tensor q = rand64({2, 5, 6}, gen), k = rand64({2, 5, 6}, gen), v = rand64({2, 5, 4}, gen);
+    CHECK_GRADIENTS([&](const std::vector<Tensor>& in) {
+      return packed_scaled_dot_product_attention(in[0], in[1], in[2], 2, mask);
+    }, (std::vector<Tensor>{q, k, v}));
+  }
+  // one tensor as q, k and v at once, its gradients summed over the three uses
+  AttentionMask causal = standard_masks(5)[1];
+  Tensor x = rand64({2, 5, 6}, gen);
+  CHECK_GRADIENTS([&](const std::vector<Tensor>& in) {
+    return packed_scaled_dot_product_attention(in[0], in[0], in[0], 3, causal);
+  }, std::vector<Tensor>{x});
+}
+
+TEST_CASE("sdpa packed: bad inputs name the op, the heads and the shapes", "[sdpa][errors]") {
+  Tensor q = Tensor::zeros({2, 5, 8}), k = Tensor::zeros({2, 6, 8}), v = Tensor::zeros({2, 6, 8});
+  const auto op = Catch::Contains("packed_scaled_dot_product_attention");
+  auto packed = [](const Tensor& q_, const Tensor& k_, const Tensor& v_, int64_t heads) {
+    return packed_scaled_dot_product_attention(q_, k_, v_, heads, {});
+  };
+  REQUIRE_THROWS_WITH(packed(q, k, v, 3), op && Catch::Contains("H = 3") && Catch::Contains("(2, 5, 8)"));
+  REQUIRE_THROWS_WITH(packed(q, k, v, 0), op && Catch::Contains("H = 0"));
+  REQUIRE_THROWS_WITH(packed(Tensor::zeros({2, 2, 5, 4}), k, v, 2), op && Catch::Contains("(2, 2, 5, 4)"));
+  REQUIRE_THROWS_WITH(packed(q, Tensor::zeros({2, 6, 4}), v, 2), op && Catch::Contains("(2, 2, 6, 2)"));
+  REQUIRE_THROWS_WITH(packed(q, k, Tensor::zeros({2, 5, 8}), 2), op && Catch::Contains("(2, 2, 5, 4)"));
+  REQUIRE_THROWS_WITH(packed(q, k, v.to(DType::F64), 2), op && Catch::Contains("float64"));
 }
 
 TEST_CASE("sdpa: bad inputs name the op and the shapes", "[sdpa][errors]") {
