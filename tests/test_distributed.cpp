@@ -4,6 +4,7 @@
 #include "tests/testing.h"
 #include "tests/programs.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -20,11 +21,15 @@ std::string read_bytes(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// `mpirun -np ranks build/bin/train_steps args` (as root too, more ranks than cores allowed).
-ProgramRun mpirun(int ranks, const std::string& args) {
-  return run_command("mpirun --oversubscribe --allow-run-as-root -np " + std::to_string(ranks) + " " +
-                         program_dir() + "/train_steps " + args,
-                     "", 60);
+// mpirun's part for `ranks` processes of this build's train_steps with `args`.
+std::string train_steps_on(int ranks, const std::string& args) {
+  return "-np " + std::to_string(ranks) + " " + program_dir() + "/train_steps " + args;
+}
+
+// `mpirun parts` (as root too, more ranks than cores allowed); parts joined by " : " start
+// different command lines in one world.
+ProgramRun mpirun(const std::string& parts) {
+  return run_command("mpirun --oversubscribe --allow-run-as-root " + parts, "", 60);
 }
 
 }  // namespace
@@ -74,7 +79,7 @@ TEST_CASE("train_steps under mpirun: weights bitwise those of one process, for 1
   for (int ranks : {1, 2, 3}) {
     INFO(ranks << " ranks");
     const std::string path = dir / ("ranks" + std::to_string(ranks) + ".st");
-    const ProgramRun run = mpirun(ranks, args + path);
+    const ProgramRun run = mpirun(train_steps_on(ranks, args + path));
     INFO(run.output);
     REQUIRE(run.exit_code == 0);
     CHECK(run.output.find(std::to_string(ranks) + " rank(s)") != std::string::npos);
@@ -89,13 +94,11 @@ TEST_CASE("train_steps under mpirun: weights bitwise those of one process, for 1
 
 TEST_CASE("train_steps under mpirun: fewer micro-batches than ranks, or ranks with other flags, are refused",
           "[distributed][programs]") {
-  const ProgramRun few = mpirun(3, "--steps 2 --micro-batches 2");
+  const ProgramRun few = mpirun(train_steps_on(3, "--steps 2 --micro-batches 2"));
   CHECK(few.exit_code != 0);
   CHECK(few.output.find("--micro-batches 2 is fewer than the 3 ranks") != std::string::npos);
-  const ProgramRun other = run_command("mpirun --oversubscribe --allow-run-as-root -np 1 " + program_dir() +
-                                           "/train_steps --steps 2 --micro-batches 2 : -np 1 " + program_dir() +
-                                           "/train_steps --steps 3 --micro-batches 2",
-                                       "", 60);
+  const ProgramRun other = mpirun(train_steps_on(1, "--steps 2 --micro-batches 2") + " : " +
+                                  train_steps_on(1, "--steps 3 --micro-batches 2"));
   CHECK(other.exit_code != 0);
   CHECK(other.output.find("the ranks were started with different flags") != std::string::npos);
 }
