@@ -105,7 +105,9 @@ double train_lm(const std::string& attention, int steps, int64_t micro_batches, 
     if (world.is_root() && (step % 10 == 0 || step == steps)) std::printf("step %d loss %.4f\n", step, loss_value);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (world.is_root()) std::printf("mean step time %.2f ms\n", 1e3 * seconds / steps);
+  if (world.is_root())
+    std::printf("mean step time %.2f ms, of which %.2f ms in the reducer's finish (rank 0)\n", 1e3 * seconds / steps,
+                1e3 * reducer.seconds_in_finish() / steps);
   if (!checkpoint.empty() && world.is_root()) {
     save_checkpoint(checkpoint, model, &opt, steps);
     Generator other(seed + 1);

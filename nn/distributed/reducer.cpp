@@ -4,6 +4,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -37,6 +38,7 @@ struct ChainReducer::State {
   std::vector<std::vector<Tensor>> grads;  // [this rank's micro-batch j][parameter]: g_j, apart
   size_t started = 0;  // buckets [0, started) are complete and have started their chain step
   size_t folded = 0;   // buckets [0, folded) hold this rank's partial fold (and were sent on)
+  double seconds_in_finish = 0;
 
   State(const World& w, std::vector<Tensor> p) : world(w), params(std::move(p)) {}
   bool first_rank() const { return world.rank() == 0; }
@@ -177,6 +179,7 @@ void ChainReducer::backward(const Tensor& loss, bool last) {
 void ChainReducer::finish() {
   State& s = *state_;
   DL_CHECK(!s.grads.empty(), "ChainReducer::finish", "no micro-batch's backward ran this step");
+  const auto start = std::chrono::steady_clock::now();
   s.started = s.buckets.size();  // a bucket some parameter of which no backward reached
   s.advance(s.grads.size(), true);
   if (s.world.size() > 1) s.receive_totals();
@@ -188,7 +191,10 @@ void ChainReducer::finish() {
       p.set_grad(g);
     }
   s.grads.clear();
+  s.seconds_in_finish += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+
+double ChainReducer::seconds_in_finish() const { return state_->seconds_in_finish; }
 
 int64_t ChainReducer::bytes_per_step() const {
   int64_t bytes = 0;

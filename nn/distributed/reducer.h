@@ -74,6 +74,9 @@ class ChainReducer {
   // parameter's grad to the fold g (a parameter no backward reached counts as zeros).
   void finish();
 
+  // Seconds spent in finish() so far: waiting for the chain and the broadcast, and the folds of
+  // the buckets that had not started during backward (the communication backward did not hide).
+  double seconds_in_finish() const;
   int64_t bytes_per_step() const;  // the size of g: what the chain moves per hop and broadcasts
   int64_t buckets() const;
 
