@@ -34,13 +34,22 @@ EX_SRCS   := $(wildcard examples/common/*.cpp)
 EX_OBJS   := $(EX_SRCS:%.cpp=$(BUILD)/%.o)
 EX_LIB    := $(BUILD)/libexamples.a
 TEST_BIN  := $(BUILD)/run_tests
+# the distributed layer (nn/distributed, README "Distributed"): its own library, the only code
+# compiled with MPI's flags; the programs in DIST_PROGRAMS link it and libmpi
+# (OMPI_SKIP_MPICXX: the C API only; OpenMPI's deprecated C++ bindings warn under -Wextra)
+MPI_CPPFLAGS := $(shell mpicxx --showme:compile 2>/dev/null) -DOMPI_SKIP_MPICXX
+MPI_LDLIBS   := $(shell mpicxx --showme:link 2>/dev/null)
+DIST_SRCS := $(wildcard nn/distributed/*.cpp)
+DIST_OBJS := $(DIST_SRCS:%.cpp=$(BUILD)/%.o)
+DIST_LIB  := $(BUILD)/libdist.a
+DIST_PROGRAMS := $(BUILD)/bin/train_steps
 EXAMPLES  := $(patsubst examples/%.cpp,$(BUILD)/bin/%,$(wildcard examples/*.cpp))
 
 # keep the programs' object files (they are intermediates of a pattern chain), so a finished
 # build stays finished
 .SECONDARY:
 .PHONY: all deps test build-tests demo tour bench sanitize fuzz leakcheck mutate clean
-all: $(LIB) $(TEST_BIN) $(EXAMPLES)
+all: $(LIB) $(DIST_LIB) $(TEST_BIN) $(EXAMPLES)
 
 deps:
 	@./scripts/deps.sh
@@ -50,6 +59,12 @@ $(BUILD)/%.o: %.cpp
 	$(CXX) $(CXXFLAGS) $(CPPFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(DIST_OBJS): CPPFLAGS += $(MPI_CPPFLAGS)
+
+$(DIST_LIB): $(DIST_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -64,6 +79,10 @@ $(TEST_BIN): $(TEST_OBJS) $(EX_LIB) $(LIB)
 $(BUILD)/bin/%: $(BUILD)/examples/%.o $(EX_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $< $(EX_LIB) $(LIB) $(LDLIBS) -o $@
+
+$(DIST_PROGRAMS): $(BUILD)/bin/%: $(BUILD)/examples/%.o $(DIST_LIB) $(EX_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $< $(DIST_LIB) $(EX_LIB) $(LIB) $(MPI_LDLIBS) $(LDLIBS) -o $@
 
 # the suite runs the program binaries too (tests/programs.h), so it builds them
 build-tests:

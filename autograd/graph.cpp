@@ -6,7 +6,8 @@
 //   2. process Nodes in Kahn order from root: a Node runs when all its consumers have run, so its
 //      incoming gradient is complete (summed over every path);
 //   3. send each input's gradient on: into the producing Node's pending sum, or, for a leaf that
-//      requires grad, accumulated (+=) into leaf.grad.
+//      requires grad, accumulated (+=) into leaf.grad; with a LeafGradHook set, a leaf whose last
+//      consumer has run is reported complete.
 // Unless keep_graph, a Node drops its closure and inputs right after it runs, so saved
 // activations are freed during backward, and a second backward fails with a clear message.
 // The walk (count_consumers, send, Tensor::backward) is at the end of this file; the hooks it
@@ -32,6 +33,12 @@ int64_t live_nodes() { return g_live_nodes.load(); }
 bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+static thread_local LeafGradReady g_leaf_grad_ready;
+LeafGradHook::LeafGradHook(LeafGradReady ready) : previous_(std::move(g_leaf_grad_ready)) {
+  g_leaf_grad_ready = std::move(ready);
+}
+LeafGradHook::~LeafGradHook() { g_leaf_grad_ready = std::move(previous_); }
 
 // t's metadata and grad_fn, without its storage.
 static Tensor without_values(const Tensor& t) {
@@ -176,6 +183,16 @@ static std::unordered_map<Node*, int> count_consumers(Node* root) {
   return consumers;
 }
 
+// For the LeafGradHook: how many inputs of the reachable Nodes are each leaf that requires grad
+// (a Node using a leaf twice counts twice), so the walk knows when a leaf has received its last.
+static std::unordered_map<TensorImpl*, int> count_leaf_uses(const std::unordered_map<Node*, int>& nodes) {
+  std::unordered_map<TensorImpl*, int> uses;
+  for (const auto& entry : nodes)
+    for (const Tensor& in : entry.first->inputs)
+      if (in.defined() && in.requires_grad() && !in.grad_fn()) ++uses[in.impl_ptr().get()];
+  return uses;
+}
+
 // Step 3: input `in`'s gradient g (dense) goes into its Node's pending sum, or into a leaf's grad.
 static void send(const Tensor& in, const Tensor& g, std::unordered_map<Node*, Tensor>& pending) {
   if (in.grad_fn()) {
@@ -206,11 +223,14 @@ void Tensor::backward(const Tensor& grad_output, bool keep_graph) const {
   if (is_leaf()) {
     Tensor g = grad();
     set_grad(g.defined() ? add_kernel(g, seed) : seed.clone());
+    if (g_leaf_grad_ready) g_leaf_grad_ready(*this);
     return;
   }
 
   Node* root = grad_fn().get();
   std::unordered_map<Node*, int> consumers = count_consumers(root);
+  std::unordered_map<TensorImpl*, int> leaf_uses;
+  if (g_leaf_grad_ready) leaf_uses = count_leaf_uses(consumers);
 
   // Step 2: Kahn order from the root. A Node is ready once every consumer has sent its share.
   // One whose consumers sent nothing still runs, with an undefined gradient, only to release
@@ -240,6 +260,7 @@ void Tensor::backward(const Tensor& grad_output, bool keep_graph) const {
         send(in, gi, pending);
       }
       if (in.grad_fn() && --consumers[in.grad_fn().get()] == 0) ready.push_back(in.grad_fn().get());
+      if (g_leaf_grad_ready && !in.grad_fn() && --leaf_uses[in.impl_ptr().get()] == 0) g_leaf_grad_ready(in);
     }
     if (!keep_graph) free_node(*n, keep_alive);
   }

@@ -54,6 +54,23 @@ class NoGradGuard {
   bool previous_;
 };
 
+// A hook for data-parallel training (nn/distributed/reducer.h): while a LeafGradHook lives (on
+// this thread), every backward calls it once per leaf that requires grad, as soon as that leaf's
+// grad for this backward is complete: when the last Node consuming the leaf has sent its share.
+// The caller may then read (not write) leaf.grad(), e.g. to send a bucket of parameter gradients
+// while the rest of backward still runs. Without a hook the engine does no extra work.
+using LeafGradReady = std::function<void(const Tensor& leaf)>;
+class LeafGradHook {
+ public:
+  explicit LeafGradHook(LeafGradReady ready);
+  ~LeafGradHook();
+  LeafGradHook(const LeafGradHook&) = delete;
+  LeafGradHook& operator=(const LeafGradHook&) = delete;
+
+ private:
+  LeafGradReady previous_;
+};
+
 // The graph behind `root` in Graphviz dot: one box per op (name and output shape), one ellipse per
 // leaf (shape, and whether it requires grad).
 std::string to_dot(const Tensor& root);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, if any is missing (as root, or through sudo).
 set -euo pipefail
-packages=(g++ make libopenblas-dev libtbb-dev catch2 nlohmann-json3-dev libcli11-dev ${DEPS_EXTRA:-})
+packages=(g++ make libopenblas-dev libtbb-dev catch2 nlohmann-json3-dev libcli11-dev libopenmpi-dev openmpi-bin ${DEPS_EXTRA:-})
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

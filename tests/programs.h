@@ -29,12 +29,10 @@ struct ProgramRun {
   std::string output;  // stdout and stderr, interleaved as written
 };
 
-// Runs `program args` through /bin/sh from the folder `cwd` (empty: the current folder), with
-// stdin closed and a time limit (coreutils' timeout sends SIGKILL after `seconds`).
-inline ProgramRun run_program(const std::string& program, const std::string& args,
-                              const std::string& cwd = "", int seconds = 120) {
-  std::string command = "timeout -s KILL " + std::to_string(seconds) + " " + program_dir() + "/" +
-                        program + " " + args + " </dev/null 2>&1";
+// Runs the shell command `line` through /bin/sh from the folder `cwd` (empty: the current
+// folder), with stdin closed and a time limit (coreutils' timeout sends SIGKILL after `seconds`).
+inline ProgramRun run_command(const std::string& line, const std::string& cwd, int seconds) {
+  std::string command = "timeout -s KILL " + std::to_string(seconds) + " " + line + " </dev/null 2>&1";
   if (!cwd.empty()) command = "cd '" + cwd + "' && " + command;
   ProgramRun run;
   FILE* pipe = popen(command.c_str(), "r");
@@ -46,6 +44,12 @@ inline ProgramRun run_program(const std::string& program, const std::string& arg
   if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
   else if (WIFSIGNALED(status)) run.exit_code = 128 + WTERMSIG(status);
   return run;
+}
+
+// Runs `program args` (a binary of this build) as run_command does.
+inline ProgramRun run_program(const std::string& program, const std::string& args,
+                              const std::string& cwd = "", int seconds = 120) {
+  return run_command(program_dir() + "/" + program + " " + args, cwd, seconds);
 }
 
 }  // namespace dl::testing
