@@ -144,6 +144,19 @@ TEST_CASE("programs: run folders, resume, divergence, memory, eval and predict t
       {"--select best keeps the best validation epoch as the checkpoint", "train_classifier",
        kTiny + " --epochs 3 --pictures 0 --select best --out sb", 0, "best model (epoch",
        {"sb/checkpoint.safetensors"}, {"sb/best.safetensors"}, "", selected("sb", "best", 3)},
+      {"--images compact: the earlier 6 x 6-pixel cells, stored with the run", "train_classifier",
+       kTiny + " --epochs 1 --pictures 0 --images compact --out ic", 0, "test accuracy", {"ic/checkpoint.safetensors"},
+       {}, "", [](const std::string&, const fs::path& d) {
+         const json config = json::parse(read(d / "ic/config.json"));
+         REQUIRE(config["run"]["images"] == "compact");
+         REQUIRE(config["model"]["in_features"] == 108);  // tokens of 6 * 6 * 3
+       }},
+      {"eval of a compact run regenerates compact images", "eval", "--load ic/checkpoint.safetensors", 0,
+       "test accuracy", {}, {}},
+      {"eval with a contradicting --images", "eval", "--load ic/checkpoint.safetensors --images original", 1,
+       "--images \"original\" contradicts", {}, {}},
+      {"--images takes original or compact only", "train_classifier", kTiny + " --images tiny --out ix", -1,
+       "--images", {}, {"ix"}},
       {"--select takes final or best only", "train_classifier", kTiny + " --select last --out sx", -1, "--select",
        {}, {"sx"}},
       {"a folder holding a run is not reused", "train_classifier", kTiny + " --epochs 2 --out a", 1,

@@ -41,6 +41,7 @@ tasks::Sizes resolved_sizes(const RunSpec& spec) {
 
 json spec_json(const RunSpec& s, const tasks::Sizes& sizes) {
   return {{"task", s.task},
+          {"images", s.images},
           {"train-size", sizes.train},
           {"val-size", sizes.val},
           {"test-size", sizes.test},
@@ -63,6 +64,7 @@ json spec_json(const RunSpec& s, const tasks::Sizes& sizes) {
 RunSpec spec_from_json(const json& j, RunSpec s, const std::string& source) {
   try {
     j.at("task").get_to(s.task);
+    s.images = j.value("images", "compact");  // runs from before --images had compact images
     s.sizes = {j.at("train-size").get<int64_t>(), j.at("val-size").get<int64_t>(), j.at("test-size").get<int64_t>()};
     j.at("model").get_to(s.model.kind);
     j.at("layers").get_to(s.model.layers);
@@ -133,6 +135,9 @@ void apply_family_defaults(const CLI::App& app, RunSpec& spec) {
 
 void add_run_flags(CLI::App& app, RunSpec& s, const std::vector<std::string>& task_names) {
   app.add_option("--task", s.task, "task")->capture_default_str()->check(CLI::IsMember(task_names));
+  app.add_option("--images", s.images, "relational games: the original 36x36 images or the compact 18x18 form")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"original", "compact"}));
   app.add_option("--model", s.model.kind, "model kind")
       ->capture_default_str()
       ->check(CLI::IsMember(model_names()));

@@ -230,7 +230,7 @@ json run_task(const RunSpec& spec, std::ostream& out, bool terminal) {
   check_memory(spec, sizes);  // before anything large is allocated
   RunDir dir(spec.common.out);
   claim_folder(dir, spec);
-  TaskData data = tasks::make_task(spec.task, sizes, spec.common.seed);
+  TaskData data = tasks::make_task(spec.task, sizes, spec.common.seed, tasks::images_named(spec.images));
   return with_task_model(spec, data, [&](auto& model, Objective& objective, auto&& draw) {
     return train_and_test(spec, dir, data, model, objective, out, terminal, start, draw);
   });
@@ -249,7 +249,7 @@ LoadedRun load_run(const CLI::App& app, RunSpec spec, const std::string& checkpo
     throw Error("run: " + checkpoint + ": the stored run is not JSON: " + e.what());
   }
   r.spec = spec;
-  r.data = tasks::make_task(spec.task, resolved_sizes(spec), spec.common.seed);
+  r.data = tasks::make_task(spec.task, resolved_sizes(spec), spec.common.seed, tasks::images_named(spec.images));
   InputScale::from(r.metadata, checkpoint).apply(r.data);
   return r;
 }
