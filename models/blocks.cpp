@@ -49,10 +49,10 @@ Tensor EncoderBlock::forward(const Tensor& x, const AttentionMask& mask) {
 }
 
 EncoderStack::EncoderStack(const BlockConfig& c, int64_t layers, std::shared_ptr<SymbolSource> symbols,
-                           Generator& gen, DType dtype) {
+                           Generator& gen, DType dtype, bool final_norm) {
   blocks = register_module("blocks", std::make_shared<ModuleList<EncoderBlock>>());
   for (int64_t l = 0; l < layers; ++l) blocks->push_back(std::make_shared<EncoderBlock>(c, l, symbols, gen, dtype));
-  if (c.pre_norm) norm = register_module("norm", std::make_shared<LayerNorm>(c.d, 1e-5, dtype));
+  if (c.pre_norm && final_norm) norm = register_module("norm", std::make_shared<LayerNorm>(c.d, 1e-5, dtype));
 }
 
 Tensor EncoderStack::forward(const Tensor& x_in, const AttentionMask& mask) {

@@ -72,12 +72,13 @@ class EncoderBlock : public Module {
 };
 
 // L EncoderBlocks sharing one symbol source, then, for pre-norm blocks, a final LayerNorm (post-norm
-// blocks already end normalised): the body of the classifier, the LM and the seq2seq encoder.
+// blocks already end normalised; final_norm false leaves it to the caller, as the official
+// classifier's head does): the body of the classifier, the LM and the seq2seq encoder.
 // Parameter names: blocks.<l>.*, norm.
 class EncoderStack : public Module {
  public:
   EncoderStack(const BlockConfig& config, int64_t layers, std::shared_ptr<SymbolSource> symbols, Generator& gen,
-               DType dtype = DType::F32);
+               DType dtype = DType::F32, bool final_norm = true);
   Tensor forward(const Tensor& x, const AttentionMask& mask = {});  // (B, T, d) -> (B, T, d)
   AttentionMaps attention_maps(size_t layer) const { return (*blocks)[layer].attention_maps(); }
 

@@ -97,7 +97,7 @@ json train_and_test(const RunSpec& spec, RunDir& dir, TaskData& data, M& model, 
   // The best epoch's model: the checkpoint when it is the one selected, else a file of its own.
   const std::string best_file = spec.select == "best" ? checkpoint : dir.file("best.safetensors");
   const std::string from = spec.resume ? last : spec.load;
-  InputScale scale = InputScale::of(data.train);
+  InputScale scale = InputScale::of(spec, data.train);
   if (!from.empty()) scale = InputScale::from(read_safetensors(from).metadata, from);
   scale.apply(data);
   if (!spec.load.empty()) {
