@@ -11,15 +11,16 @@ std::shared_ptr<SymbolSource> make_symbol_source(const AttentionConfig& a, int64
 
 SelfAttention::SelfAttention(const AttentionConfig& a, const AttentionSite& site,
                              std::shared_ptr<SymbolSource> symbols, Generator& gen)
-    : entry_(&attention_kind(a.kind)), symbols_(std::move(symbols)) {
+    : entry_(&attention_kind(a.kind)), symbols_from_stream_(a.official), symbols_(std::move(symbols)) {
   a.validate(site.d);
   module_ = entry_->build(a, site, gen);
 }
 
-Tensor SelfAttention::forward(const Tensor& x, const AttentionMask& mask, KVCache* cache) const {
+Tensor SelfAttention::forward(const Tensor& x, const AttentionMask& mask, KVCache* cache, const Tensor& stream) const {
   DL_CHECK(!cache || supports_cache(), "SelfAttention",
            std::string(entry_->kind) + " attention keeps no key/value cache (input " + x.str() + ")");
-  return entry_->forward(*module_, x, symbols_ ? symbols_->forward(x) : Symbols{}, mask, cache);
+  const Tensor& source = symbols_from_stream_ && stream.defined() ? stream : x;
+  return entry_->forward(*module_, x, symbols_ ? symbols_->forward(source) : Symbols{}, mask, cache);
 }
 
 namespace {
@@ -44,7 +45,7 @@ EncoderBlock::EncoderBlock(const BlockConfig& c, int64_t layer, std::shared_ptr<
 }
 
 Tensor EncoderBlock::forward(const Tensor& x, const AttentionMask& mask) {
-  Tensor h = residual(x, pre_norm, *norm1, *dropout, [&](const Tensor& in) { return self_attn.forward(in, mask); });
+  Tensor h = residual(x, pre_norm, *norm1, *dropout, [&](const Tensor& in) { return self_attn.forward(in, mask, nullptr, x); });
   return residual(h, pre_norm, *norm2, *dropout, [&](const Tensor& in) { return ffn->forward(in); });
 }
 
@@ -80,7 +81,7 @@ Tensor DecoderBlock::forward(const Tensor& x, const Tensor& memory, const Tensor
   AttentionMask padding;
   padding.key_padding = memory_padding;
   Tensor h = residual(x, pre_norm, *norm1, *dropout,
-                      [&](const Tensor& in) { return self_attn.forward(in, causal, cache); });
+                      [&](const Tensor& in) { return self_attn.forward(in, causal, cache, x); });
   h = residual(h, pre_norm, *norm2, *dropout,
                [&](const Tensor& in) { return cross_attn->forward(in, memory, padding); });
   return residual(h, pre_norm, *norm3, *dropout, [&](const Tensor& in) { return ffn->forward(in); });

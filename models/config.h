@@ -38,6 +38,9 @@ struct AttentionConfig {
   double lam = 0.2;             // gpam: fixed lam, or initial lam_h when trainable
   bool lam_trainable = false;   // gpam: lam_h = lam_max sigmoid(theta_h)
   double lam_max = 1.0;
+  bool official = false;        // dual: as the DAT authors' code: wr ~ U(+-1/sqrt(dh d_r)), each
+                                // block's symbols from its residual stream x (not LN1 x), the
+                                // relative table Xavier-uniform (docs/relational.md)
 
   int64_t total_heads() const;     // as the kind counts them (dual: n_sa + n_ra)
   void validate(int64_t d) const;  // the kind's checks; an unknown kind throws, listing the kinds
@@ -47,7 +50,7 @@ struct AttentionConfig {
     f("n_relations", c.n_relations); f("rel_dim", c.rel_dim); f("symmetric", c.symmetric);
     f("symbols", c.symbols); f("max_offset", c.max_offset); f("n_symbols", c.n_symbols);
     f("symbol_heads", c.symbol_heads); f("lam", c.lam); f("lam_trainable", c.lam_trainable);
-    f("lam_max", c.lam_max);
+    f("lam_max", c.lam_max); f("official", c.official);
   }
 };
 

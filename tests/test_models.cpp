@@ -321,7 +321,15 @@ TEST_CASE("Classifier: float64 gradients of every parameter", "[models][gradchec
     Classifier model(c, gen);
     check_model_gradients(model, {x}, [&](const std::vector<Tensor>& in) { return model.forward(in[0]); });
   }
-  SECTION("official embedding, standard attention, post-norm, position-relative symbols off") {
+  SECTION("official embedding and init, DAT with symbolic attention symbols from the residual stream") {
+    ClassifierConfig c = tiny_classifier(dual_attention(1, 1, SymbolKind::Symbolic), Pooling::Mean, true);
+    c.embedding = EmbedKind::Official;
+    c.block.attention.official = true;
+    c.layers = 2;
+    Classifier model(c, gen);
+    check_model_gradients(model, {x}, [&](const std::vector<Tensor>& in) { return model.forward(in[0]); });
+  }
+  SECTION("official embedding, standard attention, post-norm") {
     ClassifierConfig c = tiny_classifier(standard_attention(), Pooling::Mean, false);
     c.embedding = EmbedKind::Official;
     Classifier model(c, gen);

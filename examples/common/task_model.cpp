@@ -69,6 +69,13 @@ ClassifierConfig classifier_config(const RunSpec& spec, const TaskData& data) {
   c.layers = spec.model.layers;
   c.mlp_hidden = spec.model.d;
   c.embedding = spec.model.embed == "official" ? EmbedKind::Official : EmbedKind::Compact;
+  if (c.embedding == EmbedKind::Official) {  // the DAT code's init, symbol source and symbol sizes
+    AttentionConfig& a = c.block.attention;
+    a.official = true;
+    a.max_offset = c.max_len + 1;  // position-relative table: D = N + 1 (the tokens and the cls)
+    a.n_symbols = c.max_len;       // symbolic attention: as many symbols as patches, 4 heads
+    a.symbol_heads = 4;
+  }
   c.block = block_config(spec.model);
   return c;
 }
