@@ -133,6 +133,8 @@ TEST_CASE("programs: run folders, resume, divergence, memory, eval and predict t
       const json config = json::parse(read(d / folder / "config.json"));  // the defaults
       REQUIRE((config["run"]["images"] == "original" && config["model"]["in_features"] == 432));
       REQUIRE((config["model"]["embedding"] == "official" && config["input_mean"] == 0.0 && config["input_std"] == 1.0));
+      const json attention = config["model"]["block"]["attention"];  // and the DAT code's init and symbols
+      REQUIRE((attention["official"] == true && attention["max_offset"] == 10 && attention["n_symbols"] == 9));
       const json summary = json::parse(read(d / folder / "summary.json"));
       REQUIRE(summary["select"] == select);
       REQUIRE(summary["final"]["epoch"] == epochs);

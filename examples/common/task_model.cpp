@@ -69,6 +69,7 @@ ClassifierConfig classifier_config(const RunSpec& spec, const TaskData& data) {
   c.layers = spec.model.layers;
   c.mlp_hidden = spec.model.d;
   c.embedding = spec.model.embed == "official" ? EmbedKind::Official : EmbedKind::Compact;
+  c.block = block_config(spec.model);
   if (c.embedding == EmbedKind::Official) {  // the DAT code's init, symbol source and symbol sizes
     AttentionConfig& a = c.block.attention;
     a.official = true;
@@ -76,7 +77,6 @@ ClassifierConfig classifier_config(const RunSpec& spec, const TaskData& data) {
     a.n_symbols = c.max_len;       // symbolic attention: as many symbols as patches, 4 heads
     a.symbol_heads = 4;
   }
-  c.block = block_config(spec.model);
   return c;
 }
 
