@@ -11,15 +11,17 @@ std::shared_ptr<SymbolSource> make_symbol_source(const AttentionConfig& a, int64
 
 SelfAttention::SelfAttention(const AttentionConfig& a, const AttentionSite& site,
                              std::shared_ptr<SymbolSource> symbols, Generator& gen)
-    : entry_(&attention_kind(a.kind)), symbols_(std::move(symbols)) {
+    : entry_(&attention_kind(a.kind)), symbols_from_stream_(a.official), symbols_(std::move(symbols)) {
   a.validate(site.d);
   module_ = entry_->build(a, site, gen);
 }
 
-Tensor SelfAttention::forward(const Tensor& x, const AttentionMask& mask, DecodingCache* cache) const {
+Tensor SelfAttention::forward(const Tensor& x, const AttentionMask& mask, DecodingCache* cache,
+                              const Tensor& stream) const {
   DL_CHECK(!cache || supports_cache(), "SelfAttention",
            std::string(entry_->kind) + " attention keeps no key/value cache (input " + x.str() + ")");
-  const Symbols symbols = symbols_ ? symbols_->forward(x, cache ? cache->length() : 0) : Symbols{};
+  const Tensor& source = symbols_from_stream_ && stream.defined() ? stream : x;
+  const Symbols symbols = symbols_ ? symbols_->forward(source, cache ? cache->length() : 0) : Symbols{};
   return entry_->forward(*module_, x, symbols, mask, cache);
 }
 
@@ -45,15 +47,15 @@ EncoderBlock::EncoderBlock(const BlockConfig& c, int64_t layer, std::shared_ptr<
 }
 
 Tensor EncoderBlock::forward(const Tensor& x, const AttentionMask& mask) {
-  Tensor h = residual(x, pre_norm, *norm1, *dropout, [&](const Tensor& in) { return self_attn.forward(in, mask); });
+  Tensor h = residual(x, pre_norm, *norm1, *dropout, [&](const Tensor& in) { return self_attn.forward(in, mask, nullptr, x); });
   return residual(h, pre_norm, *norm2, *dropout, [&](const Tensor& in) { return ffn->forward(in); });
 }
 
 EncoderStack::EncoderStack(const BlockConfig& c, int64_t layers, std::shared_ptr<SymbolSource> symbols,
-                           Generator& gen, DType dtype) {
+                           Generator& gen, DType dtype, bool final_norm) {
   blocks = register_module("blocks", std::make_shared<ModuleList<EncoderBlock>>());
   for (int64_t l = 0; l < layers; ++l) blocks->push_back(std::make_shared<EncoderBlock>(c, l, symbols, gen, dtype));
-  if (c.pre_norm) norm = register_module("norm", std::make_shared<LayerNorm>(c.d, 1e-5, dtype));
+  if (c.pre_norm && final_norm) norm = register_module("norm", std::make_shared<LayerNorm>(c.d, 1e-5, dtype));
 }
 
 Tensor EncoderStack::forward(const Tensor& x_in, const AttentionMask& mask) {
@@ -89,7 +91,7 @@ Tensor DecoderBlock::forward(const Tensor& x, const Tensor& memory, const Tensor
   AttentionMask padding;
   padding.key_padding = memory_padding;
   Tensor h = residual(x, pre_norm, *norm1, *dropout,
-                      [&](const Tensor& in) { return self_attn.forward(in, causal, cache ? &cache->self : nullptr); });
+                      [&](const Tensor& in) { return self_attn.forward(in, causal, cache ? &cache->self : nullptr, x); });
   h = residual(h, pre_norm, *norm2, *dropout, [&](const Tensor& in) {
     return cross_attn->forward(in, new_memory, padding, cache ? &cache->cross : nullptr);
   });

@@ -9,7 +9,8 @@
 // SA is the configured self-attention, whichever kind of the registry (models/registry.h) the
 // AttentionConfig names: standard MultiHeadAttention, DualAttention with the model's symbol source
 // (one source shared by every layer, each layer computing its symbols from its own attention
-// input, LN1 x in pre-norm blocks, as the DAT package's DualAttention does), daGPAM's
+// input, LN1 x in pre-norm blocks; with AttentionConfig::official from the block's residual
+// stream x, as the DAT authors' models do: symbols = retriever(x) before each block), daGPAM's
 // GPAMAttention or DifferentialAttention (its lam_init set by the block's depth). CA is always
 // standard multi-head attention, with as many heads. A decoder-only LM is a stack of
 // EncoderBlocks run with a causal mask.
@@ -45,13 +46,16 @@ class SelfAttention {
   const std::shared_ptr<Module>& module() const { return module_; }
   // x (B, T, d) -> (B, T, d). A DecodingCache (decoding with x = the new positions only) works with
   // the kinds whose entry keeps_cache (every kind of the registry); the symbols are then those of
-  // the positions from cache->length() on.
-  Tensor forward(const Tensor& x, const AttentionMask& mask, DecodingCache* cache = nullptr) const;
+  // the positions from cache->length() on. stream: the block's residual stream (B, T, d), which
+  // the symbols are computed from when the config is official (else from x).
+  Tensor forward(const Tensor& x, const AttentionMask& mask, DecodingCache* cache = nullptr,
+                 const Tensor& stream = {}) const;
   bool supports_cache() const { return entry_->keeps_cache; }
   AttentionMaps maps() const { return entry_->maps(*module_); }
 
  private:
   const AttentionKindEntry* entry_;
+  bool symbols_from_stream_;
   std::shared_ptr<SymbolSource> symbols_;  // owned by the model, shared by its blocks
   std::shared_ptr<Module> module_;
 };
@@ -73,12 +77,13 @@ class EncoderBlock : public Module {
 };
 
 // L EncoderBlocks sharing one symbol source, then, for pre-norm blocks, a final LayerNorm (post-norm
-// blocks already end normalised): the body of the classifier, the LM and the seq2seq encoder.
+// blocks already end normalised; final_norm false leaves it to the caller, as the official
+// classifier's head does): the body of the classifier, the LM and the seq2seq encoder.
 // Parameter names: blocks.<l>.*, norm.
 class EncoderStack : public Module {
  public:
   EncoderStack(const BlockConfig& config, int64_t layers, std::shared_ptr<SymbolSource> symbols, Generator& gen,
-               DType dtype = DType::F32);
+               DType dtype = DType::F32, bool final_norm = true);
   Tensor forward(const Tensor& x, const AttentionMask& mask = {});  // (B, T, d) -> (B, T, d)
   AttentionMaps attention_maps(size_t layer) const { return (*blocks)[layer].attention_maps(); }
 

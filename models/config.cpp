@@ -35,6 +35,10 @@ const EnumNames<Pooling>& enum_names(Pooling) {
   static const EnumNames<Pooling> t{"pooling", {{Pooling::Mean, "mean"}, {Pooling::First, "first"}}};
   return t;
 }
+const EnumNames<EmbedKind>& enum_names(EmbedKind) {
+  static const EnumNames<EmbedKind> t{"embedding", {{EmbedKind::Official, "official"}, {EmbedKind::Compact, "compact"}}};
+  return t;
+}
 const EnumNames<FFNKind>& enum_names(FFNKind) {
   static const EnumNames<FFNKind> t{
       "feed-forward kind", {{FFNKind::ReLU, "relu"}, {FFNKind::GELU, "gelu"}, {FFNKind::SwiGLU, "swiglu"}}};

@@ -19,6 +19,7 @@ namespace dl {
 enum class SymbolKind { Positional, Relative, Symbolic };  // nn/symbols.h
 enum class PositionKind { Sinusoidal, Learned };
 enum class Pooling { Mean, First };
+enum class EmbedKind { Official, Compact };  // the classifier's embedding and head (models/classifier.h)
 
 // The self-attention of every block of a model. kind names an entry of the registry of
 // attention kinds (models/registry.h), which validates the config and builds its module; the
@@ -37,6 +38,9 @@ struct AttentionConfig {
   double lam = 0.2;             // gpam: fixed lam, or initial lam_h when trainable
   bool lam_trainable = false;   // gpam: lam_h = lam_max sigmoid(theta_h)
   double lam_max = 1.0;
+  bool official = false;        // dual: as the DAT authors' code: wr ~ U(+-1/sqrt(dh d_r)), each
+                                // block's symbols from its residual stream x (not LN1 x), the
+                                // relative table Xavier-uniform (docs/relational.md)
 
   int64_t total_heads() const;     // as the kind counts them (dual: n_sa + n_ra)
   void validate(int64_t d) const;  // the kind's checks; an unknown kind throws, listing the kinds
@@ -46,7 +50,7 @@ struct AttentionConfig {
     f("n_relations", c.n_relations); f("rel_dim", c.rel_dim); f("symmetric", c.symmetric);
     f("symbols", c.symbols); f("max_offset", c.max_offset); f("n_symbols", c.n_symbols);
     f("symbol_heads", c.symbol_heads); f("lam", c.lam); f("lam_trainable", c.lam_trainable);
-    f("lam_max", c.lam_max);
+    f("lam_max", c.lam_max); f("official", c.official);
   }
 };
 
@@ -113,7 +117,9 @@ LMConfig bench_lm_config(const std::string& model, const std::string& size);
 
 // Classifier over a set or sequence of object tokens (models/classifier.h); the defaults are
 // docs/tasks.md's relational-games set-up (9 tokens of 6 x 6 RGB patches, 2 layers, d 128, d_ff 256
-// SwiGLU, pre-norm, dropout 0.1, mean pooling), with a Transformer of 2 heads.
+// SwiGLU, pre-norm, dropout 0.1, mean pooling), with a Transformer of 2 heads. The embedding
+// defaults to compact, so that a stored config from before the field reads back as it was built;
+// the programs choose official unless told (--embed).
 struct ClassifierConfig {
   static constexpr const char* kind = "classifier";
   int64_t in_features = 108;
@@ -121,14 +127,16 @@ struct ClassifierConfig {
   int64_t n_classes = 2;
   int64_t layers = 2;
   Pooling pooling = Pooling::Mean;
-  int64_t mlp_hidden = 128;  // the head: Linear(d, mlp_hidden), ReLU, Linear(mlp_hidden, n_classes)
+  EmbedKind embedding = EmbedKind::Compact;
+  int64_t mlp_hidden = 128;  // compact's head: Linear(d, mlp_hidden), ReLU, Linear(mlp_hidden, n_classes)
   BlockConfig block;
 
   void validate() const;
   std::string str() const;
   template <class C, class F> static void fields(C& c, F&& f) {
     f("in_features", c.in_features); f("max_len", c.max_len); f("n_classes", c.n_classes);
-    f("layers", c.layers); f("pooling", c.pooling); f("mlp_hidden", c.mlp_hidden); f("block", c.block);
+    f("layers", c.layers); f("pooling", c.pooling); f("embedding", c.embedding); f("mlp_hidden", c.mlp_hidden);
+    f("block", c.block);
   }
 };
 

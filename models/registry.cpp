@@ -95,7 +95,8 @@ std::shared_ptr<SymbolSource> dual_symbols(const AttentionConfig& c, int64_t max
     case SymbolKind::Positional: return std::make_shared<PositionalSymbols>(PositionalSymbolsOptions().with_d(s.d).with_max_len(max_len), gen, s.dtype);
     case SymbolKind::Relative:
       return std::make_shared<PositionRelativeSymbols>(
-          PositionRelativeSymbolsOptions().with_d(s.d).with_max_offset(c.max_offset), gen, s.dtype);
+          PositionRelativeSymbolsOptions().with_d(s.d).with_max_offset(c.max_offset).with_xavier(c.official), gen,
+          s.dtype);
     case SymbolKind::Symbolic:
       return std::make_shared<SymbolicAttention>(
           SymbolicAttentionOptions().with_d(s.d).with_n_symbols(c.n_symbols).with_heads(c.symbol_heads), gen, s.dtype);
@@ -108,6 +109,7 @@ std::shared_ptr<Module> build_dual(const AttentionConfig& c, const AttentionSite
   o.n_relations = c.n_relations;
   o.rel_dim = c.rel_dim;
   o.symmetric = c.symmetric;
+  o.wr_fan_in = c.official;
   return std::make_shared<DualAttention>(
       DualAttentionOptions().with_d(s.d).with_n_sa(c.n_sa).with_n_ra(c.n_ra).with_relational(o), gen, s.dtype);
 }

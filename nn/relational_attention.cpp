@@ -37,7 +37,7 @@ RelationalAttention::RelationalAttention(int64_t d_, int64_t n_heads_, Generator
   if (!rca) {
     // as PyTorch's Linear(d_r, H dh, bias=False) weight, which wr is, reshaped
     wr = register_parameter("wr", Tensor::empty({n_heads, head_dim, n_relations}, dtype));
-    const double bound = 1 / std::sqrt(double(n_relations));
+    const double bound = 1 / std::sqrt(double(n_relations) * (o.wr_fan_in ? head_dim : 1));
     init::uniform_(wr, gen, -bound, bound);
   }
   wo = linear("wo", width, width);

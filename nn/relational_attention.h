@@ -40,6 +40,8 @@ struct RelationalAttentionOptions {  // set by name; not an aggregate, so its si
   bool symmetric = false;   // Wk_rel = Wq_rel
   bool rca = false;         // no relation term
   bool bias = true;         // on every Linear
+  bool wr_fan_in = false;   // wr ~ U(+-1/sqrt(dh d_r)), the DAT code's kaiming_uniform(a = sqrt 5)
+                            // on (H, dh, d_r); else U(+-1/sqrt(d_r)), Linear(d_r, H dh)'s
 };
 
 // The earlier positions of one RelationalAttention layer, for decoding.

@@ -38,7 +38,10 @@ PositionRelativeSymbols::PositionRelativeSymbols(const PositionRelativeSymbolsOp
   DL_CHECK(o.max_offset >= 0 && o.d > 0, "PositionRelativeSymbols",
            "need d > 0 and max_offset >= 0, got d " + std::to_string(o.d) + ", max_offset " +
                std::to_string(o.max_offset));
-  symbols = register_parameter("symbols", normal_table({2 * o.max_offset + 1, o.d}, gen, dtype));
+  const Shape shape = {2 * o.max_offset + 1, o.d};
+  Tensor table = o.xavier ? Tensor::empty(shape, dtype) : normal_table(shape, gen, dtype);
+  if (o.xavier) init::xavier_uniform_(table, gen);
+  symbols = register_parameter("symbols", table);
 }
 
 Symbols PositionRelativeSymbols::forward(const Tensor& x, int64_t) const {

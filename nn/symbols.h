@@ -52,8 +52,10 @@ struct PositionRelativeSymbolsOptions {
   explicit PositionRelativeSymbolsOptions() = default;
   int64_t d = 0;           // width
   int64_t max_offset = 0;  // D: offsets clip to [-D, D]
+  bool xavier = false;     // the table ~ Xavier-uniform (the DAT code's), else N(0, 1)
   PositionRelativeSymbolsOptions& with_d(int64_t v) { d = v; return *this; }
   PositionRelativeSymbolsOptions& with_max_offset(int64_t v) { max_offset = v; return *this; }
+  PositionRelativeSymbolsOptions& with_xavier(bool v) { xavier = v; return *this; }
 };
 
 struct SymbolicAttentionOptions {

@@ -315,6 +315,56 @@ TEST_CASE("Classifier: float64 gradients of every parameter", "[models][gradchec
     Classifier model(tiny_classifier(dual_attention(1, 1, SymbolKind::Symbolic), Pooling::Mean, true), gen);
     check_model_gradients(model, {x}, [&](const std::vector<Tensor>& in) { return model.forward(in[0]); });
   }
+  SECTION("official embedding: per-token LayerNorm, cls token, LayerNorm + Linear head; DAT, pre-norm") {
+    ClassifierConfig c = tiny_classifier(dual_attention(1, 1), Pooling::Mean, true);
+    c.embedding = EmbedKind::Official;
+    Classifier model(c, gen);
+    check_model_gradients(model, {x}, [&](const std::vector<Tensor>& in) { return model.forward(in[0]); });
+  }
+  SECTION("official embedding and init, DAT with symbolic attention symbols from the residual stream") {
+    ClassifierConfig c = tiny_classifier(dual_attention(1, 1, SymbolKind::Symbolic), Pooling::Mean, true);
+    c.embedding = EmbedKind::Official;
+    c.block.attention.official = true;
+    c.layers = 2;
+    Classifier model(c, gen);
+    check_model_gradients(model, {x}, [&](const std::vector<Tensor>& in) { return model.forward(in[0]); });
+  }
+  SECTION("official embedding, standard attention, post-norm") {
+    ClassifierConfig c = tiny_classifier(standard_attention(), Pooling::Mean, false);
+    c.embedding = EmbedKind::Official;
+    Classifier model(c, gen);
+    check_model_gradients(model, {x}, [&](const std::vector<Tensor>& in) { return model.forward(in[0]); });
+  }
+}
+
+TEST_CASE("Classifier, official embedding: its parameters, N + 1 positions, each token normalised", "[models]") {
+  Generator gen(14);
+  ClassifierConfig c = tiny_classifier(dual_attention(1, 1, SymbolKind::Positional), Pooling::Mean, true);
+  c.embedding = EmbedKind::Official;
+  Classifier model(c, gen, DType::F64);
+  const auto state = model.state_dict();
+  for (const char* name : {"patch_norm.weight", "embed.weight", "embed_norm.bias", "cls", "pos.weight",
+                           "head_norm.weight", "head.weight", "head.bias"})
+    REQUIRE(state.count(name));
+  for (const char* name : {"mlp1.weight", "mlp2.weight", "encoder.norm.weight"}) REQUIRE(state.count(name) == 0);
+  REQUIRE(state.at("pos.weight").shape() == Shape{5, 8});  // max_len 4 tokens + the cls token
+  REQUIRE(state.at("cls").shape() == Shape{8});
+  // each token's LayerNorm makes the logits blind to a positive rescaling of every token
+  model.eval();
+  const Tensor x = rand64({2, 4, 3}, gen);
+  const std::vector<double> a = model.forward(x).to_vector(), b = model.forward(x * Tensor::scalar(7.0, DType::F64)).to_vector();
+  REQUIRE(a.size() == 6);
+  for (size_t i = 0; i < a.size(); ++i) REQUIRE(std::fabs(a[i] - b[i]) < 1e-4);
+  // the compact embedding is not
+  ClassifierConfig compact = c;
+  compact.embedding = EmbedKind::Compact;
+  Classifier plain(compact, gen, DType::F64);
+  plain.eval();
+  REQUIRE(std::fabs(plain.forward(x).to_vector()[0] - plain.forward(x * Tensor::scalar(7.0, DType::F64)).to_vector()[0]) > 1e-3);
+  REQUIRE(json(c).get<ClassifierConfig>().embedding == EmbedKind::Official);  // stored and read back
+  json old = json(c);
+  old.erase("embedding");  // a config stored before the field: compact, as it was built
+  REQUIRE(old.get<ClassifierConfig>().embedding == EmbedKind::Compact);
 }
 
 // ---------------------------------------------------------------- training

@@ -130,6 +130,11 @@ TEST_CASE("programs: run folders, resume, divergence, memory, eval and predict t
   // summary.json holds the final and the best epoch's figures; the headline ones are the selected
   auto selected = [](const std::string& folder, const std::string& select, int epochs) {
     return [=](const std::string&, const fs::path& d) {
+      const json config = json::parse(read(d / folder / "config.json"));  // the defaults
+      REQUIRE((config["run"]["images"] == "original" && config["model"]["in_features"] == 432));
+      REQUIRE((config["model"]["embedding"] == "official" && config["input_mean"] == 0.0 && config["input_std"] == 1.0));
+      const json attention = config["model"]["block"]["attention"];  // and the DAT code's init and symbols
+      REQUIRE((attention["official"] == true && attention["max_offset"] == 10 && attention["n_symbols"] == 9));
       const json summary = json::parse(read(d / folder / "summary.json"));
       REQUIRE(summary["select"] == select);
       REQUIRE(summary["final"]["epoch"] == epochs);
@@ -152,6 +157,24 @@ TEST_CASE("programs: run folders, resume, divergence, memory, eval and predict t
          REQUIRE(summary["best"]["epoch"] == 1);
          REQUIRE(summary["final"] == summary["best"]);
        }},
+      {"--images compact: the earlier 6 x 6-pixel cells, stored with the run", "train_classifier",
+       kTiny + " --epochs 1 --pictures 1 --images compact --embed compact --out ic", 0, "test accuracy",
+       {"ic/checkpoint.safetensors", "ic/attention_0.svg"}, {}, "", [](const std::string&, const fs::path& d) {
+         const json config = json::parse(read(d / "ic/config.json"));
+         REQUIRE(config["run"]["images"] == "compact");
+         REQUIRE(config["run"]["embed"] == "compact");
+         REQUIRE(config["model"]["embedding"] == "compact");
+         REQUIRE(config["input_std"] != 1.0);  // compact standardises the pixels
+         REQUIRE(config["model"]["in_features"] == 108);  // tokens of 6 * 6 * 3
+       }},
+      {"eval of a compact run regenerates compact images", "eval", "--load ic/checkpoint.safetensors", 0,
+       "test accuracy", {}, {}},
+      {"eval with a contradicting --images", "eval", "--load ic/checkpoint.safetensors --images original", 1,
+       "--images \"original\" contradicts", {}, {}},
+      {"--embed takes official or compact only", "train_classifier", kTiny + " --embed tiny --out ex", -1,
+       "--embed", {}, {"ex"}},
+      {"--images takes original or compact only", "train_classifier", kTiny + " --images tiny --out ix", -1,
+       "--images", {}, {"ix"}},
       {"--select takes final or best only", "train_classifier", kTiny + " --select last --out sx", -1, "--select",
        {}, {"sx"}},
       {"a folder holding a run is not reused", "train_classifier", kTiny + " --epochs 2 --out a", 1,

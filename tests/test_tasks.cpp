@@ -148,7 +148,12 @@ TEST_CASE("shapes: pentominoes, hexominoes and stripes", "[tasks]") {
   REQUIRE(n_free(hexo) == 35);
   REQUIRE(stripes.size() == 12);
   REQUIRE(fixed_polyominoes(6, 5).size() == 214);  // the two straight hexominoes do not fit
-  const std::pair<const std::vector<Cells>*, int> polyominoes[] = {{&pento, 5}, {&hexo, 6}};
+  // original: those that fit a box of 3 x 3 squares
+  const std::vector<Cells> pento3 = fixed_polyominoes(5, 3), hexo3 = fixed_polyominoes(6, 3);
+  REQUIRE(pento3.size() == 37);  // F, P, T, U, V, W, X, Z in every orientation
+  REQUIRE(n_free(pento3) == 8);
+  REQUIRE(hexo3.size() == 46);
+  const std::pair<const std::vector<Cells>*, int> polyominoes[] = {{&pento, 5}, {&hexo, 6}, {&pento3, 5}, {&hexo3, 6}};
   for (auto [shapes, cells] : polyominoes)
     for (const Cells& s : *shapes) {
       REQUIRE(static_cast<int>(s.size()) == cells);
@@ -167,13 +172,37 @@ TEST_CASE("shapes: pentominoes, hexominoes and stripes", "[tasks]") {
     for (const Cells& s : *shapes)
       for (auto [r, c] : s) REQUIRE((0 <= r && r < 6 && 0 <= c && c < 6));
   REQUIRE(stripes[0] == Cells{{0, 0}, {0, 2}, {0, 4}});  // horizontal on-off dashes
+  const std::vector<Cells> squares = striped_squares();
+  REQUIRE(squares.size() == 6);
+  for (const Cells& s : squares) {  // each covers part of the 9 x 9 square, touching all four sides
+    REQUIRE((s.size() > 9 && s.size() < 81));
+    int h = 0, w = 0;
+    for (auto [r, c] : s) h = std::max(h, r + 1), w = std::max(w, c + 1);
+    REQUIRE((h == 9 && w == 9 && s.front() == std::pair{0, 0}));
+  }
+}
+
+TEST_CASE("relational games: the two palettes", "[tasks]") {
+  const std::vector<Rgb>& low = palette(Images::Original);
+  REQUIRE(low.size() == 25);
+  std::set<std::tuple<float, float, float>> distinct;
+  for (Rgb c : low) {
+    for (float v : {c.r, c.g, c.b})
+      REQUIRE((v == 64 / 255.0f || v == 144 / 255.0f || v == 192 / 255.0f));
+    distinct.insert({c.r, c.g, c.b});
+  }
+  REQUIRE(distinct.size() == 25);
+  REQUIRE(palette(Images::Compact).size() == 8);
+  REQUIRE(images_named("compact") == Images::Compact);
+  REQUIRE(std::string(images_name(Images::Original)) == "original");
+  REQUIRE_THROWS_WITH(images_named("tiny"), Catch::Contains("'tiny'") && Catch::Contains("original, compact"));
 }
 
 TEST_CASE("relational games: objects are drawn centred in their colour", "[tasks]") {
-  const ObjectSet set = object_set("pentomino", 6);
+  const ObjectSet set = object_set("pentomino", Images::Compact);
   REQUIRE(set.size() == 63 * 8);
   std::vector<float> px(6 * 6 * 3);
-  const int n_colours = static_cast<int>(palette().size());
+  const int n_colours = static_cast<int>(set.colours.size());
   // the straight pentomino lying flat, in colour 2 (blue): row 2 (centred in 6), columns 0-4
   const auto flat = std::find(set.shapes.begin(), set.shapes.end(), Cells{{0, 0}, {0, 1}, {0, 2}, {0, 3}, {0, 4}});
   REQUIRE(flat != set.shapes.end());
@@ -184,8 +213,44 @@ TEST_CASE("relational games: objects are drawn centred in their colour", "[tasks
       REQUIRE(px[(r * 6 + c) * 3 + 0] == 0.0f);
       REQUIRE(px[(r * 6 + c) * 3 + 2] == (on ? 1.0f : 0.0f));
     }
-  REQUIRE_THROWS_WITH(object_set("circles", 6), Catch::Contains("object_set") && Catch::Contains("circles"));
-  REQUIRE_THROWS_WITH(object_set("pentomino", 4), Catch::Contains("patch 4"));
+  REQUIRE_THROWS_WITH(object_set("circles", Images::Original), Catch::Contains("object_set") && Catch::Contains("circles"));
+}
+
+TEST_CASE("relational games, original: 3 x 3-pixel squares in a 12 x 12 cell; stripes in two colours", "[tasks]") {
+  const ObjectSet set = object_set("pentomino", Images::Original);
+  REQUIRE(set.size() == 37 * 25);
+  REQUIRE((set.patch == 12 && set.square == 3));
+  std::vector<float> px(12 * 12 * 3);
+  // the plus (X pentomino) in colour 0: squares (0,1) (1,0) (1,1) (1,2) (2,1) of a 9 x 9 box at
+  // pixel offset 1 (centred in 12: (12 - 9) / 2)
+  const Cells plus{{0, 1}, {1, 0}, {1, 1}, {1, 2}, {2, 1}};
+  const auto it = std::find(set.shapes.begin(), set.shapes.end(), plus);
+  REQUIRE(it != set.shapes.end());
+  set.render(static_cast<int>(it - set.shapes.begin()) * 25, px.data());
+  const Rgb colour = set.colours[0];
+  int lit = 0;
+  for (int r = 0; r < 12; ++r)
+    for (int c = 0; c < 12; ++c) {
+      const int sr = (r - 1) / 3, sc = (c - 1) / 3;
+      const bool on = r >= 1 && c >= 1 && r < 10 && c < 10 &&
+                      std::find(plus.begin(), plus.end(), std::pair{sr, sc}) != plus.end();
+      lit += on;
+      REQUIRE(px[(r * 12 + c) * 3 + 0] == (on ? colour.r : 0.0f));
+      REQUIRE(px[(r * 12 + c) * 3 + 2] == (on ? colour.b : 0.0f));
+    }
+  REQUIRE(lit == 45);  // 5 squares of 9 pixels
+  // a striped square: 81 lit pixels, in the object's colour and the next one
+  const ObjectSet stripes = object_set("stripes", Images::Original);
+  REQUIRE(stripes.size() == 6 * 25);
+  stripes.render(3, px.data());  // pattern 0 (rows of 1 pixel), colour 3; the rest in colour 4
+  for (int r = 0; r < 12; ++r)
+    for (int c = 0; c < 12; ++c) {
+      const bool inside = r >= 1 && c >= 1 && r < 10 && c < 10;
+      const Rgb want = !inside ? Rgb{0, 0, 0} : (r - 1) % 2 == 0 ? stripes.colours[3] : stripes.colours[4];
+      REQUIRE(px[(r * 12 + c) * 3 + 0] == want.r);
+      REQUIRE(px[(r * 12 + c) * 3 + 1] == want.g);
+      REQUIRE(px[(r * 12 + c) * 3 + 2] == want.b);
+    }
 }
 
 TEST_CASE("relational games: the rules on hand-built scenes", "[tasks]") {
@@ -197,7 +262,9 @@ TEST_CASE("relational games: the rules on hand-built scenes", "[tasks]") {
   REQUIRE(relational_label(T::Between, {_, A, _, _, B, _, _, A, _}) == 1);  // column 1
   REQUIRE(relational_label(T::Between, {_, _, _, A, A, B, _, _, _}) == 0);  // row 1, outer A != B
   REQUIRE(relational_label(T::Between, {A, B, A, _, _, _, _, _, _}) == 1);
-  REQUIRE_THROWS_WITH(relational_label(T::Between, {A, _, _, _, A, _, _, _, A}), Catch::Contains("between"));
+  REQUIRE(relational_label(T::Between, {A, _, _, _, B, _, _, _, A}) == 1);  // the diagonal
+  REQUIRE(relational_label(T::Between, {_, _, A, _, B, _, C, _, _}) == 0);  // the anti-diagonal
+  REQUIRE_THROWS_WITH(relational_label(T::Between, {A, _, _, _, _, A, _, _, A}), Catch::Contains("between"));
   REQUIRE(relational_label(T::Occurs, {_, _, A, _, _, _, B, C, A}) == 1);  // present
   REQUIRE(relational_label(T::Occurs, {_, _, A, _, _, _, B, C, B}) == 0);  // absent
   REQUIRE(relational_label(T::XOccurs, {B, A, C, _, _, _, _, A, _}) == 1);
@@ -211,37 +278,92 @@ TEST_CASE("relational games: the rules on hand-built scenes", "[tasks]") {
 
 TEST_CASE("relational games: datasets follow the rule, balanced, disjoint, deterministic", "[tasks]") {
   const Sizes sizes{60, 40, 41};
-  const ObjectSet pento = object_set("pentomino", 6);
-  for (RelationalTask task : kRelational) {
-    INFO(relational_task_name(task));
-    const TaskData d = relational_games(task, sizes, 5);
-    REQUIRE(d.train.x.shape() == Shape{60, 9, 108});
-    REQUIRE(d.train.y.shape() == Shape{60});
-    REQUIRE(d.train.y.dtype() == DType::I32);
-    REQUIRE(d.test.size() == 41);
-    for (const Split* s : {&d.train, &d.val, &d.test}) {
-      require_balanced(*s);
-      for (int64_t i = 0; i < s->size(); ++i) {
-        const Scene scene = decode(*s, i, pento);
-        require_layout(task, scene);
-        REQUIRE(relational_label(task, scene) == s->y.at({i}));
+  for (Images images : {Images::Original, Images::Compact}) {
+    const ObjectSet pento = object_set("pentomino", images);
+    const int64_t token = int64_t{pento.patch} * pento.patch * 3;
+    REQUIRE(token == (images == Images::Original ? 432 : 108));
+    for (RelationalTask task : kRelational) {
+      INFO(relational_task_name(task) << ", " << images_name(images));
+      const TaskData d = relational_games(task, sizes, 5, {images});
+      REQUIRE(d.train.x.shape() == Shape{60, 9, token});
+      REQUIRE(d.train.y.shape() == Shape{60});
+      REQUIRE(d.train.y.dtype() == DType::I32);
+      REQUIRE(d.test.size() == 41);
+      for (const Split* s : {&d.train, &d.val, &d.test}) {
+        require_balanced(*s);
+        for (int64_t i = 0; i < s->size(); ++i) {
+          const Scene scene = decode(*s, i, pento);
+          require_layout(task, scene);
+          REQUIRE(relational_label(task, scene) == s->y.at({i}));
+        }
       }
+      // the held-out sets are drawn only from their own shapes, and follow the rule too
+      for (const char* name : {"hexomino", "stripes"}) {
+        const Split& s = d.extra_tests.at(name);
+        REQUIRE(s.size() == 41);
+        require_balanced(s);
+        for (int64_t i = 0; i < s.size(); ++i)
+          REQUIRE(relational_label(task, decode(s, i, object_set(name, images))) == s.y.at({i}));
+      }
+      const auto train = rows_of(d.train), val = rows_of(d.val), test = rows_of(d.test);
+      REQUIRE(train.size() == 60);  // no image twice
+      REQUIRE(disjoint(train, val));
+      REQUIRE(disjoint(train, test));
+      REQUIRE(disjoint(val, test));
+      require_same_data(d, relational_games(task, sizes, 5, {images}));
+      REQUIRE(bytes(d.train.x) != bytes(relational_games(task, sizes, 6, {images}).train.x));
     }
-    // the held-out sets are drawn only from their own shapes, and follow the rule too
-    for (const char* name : {"hexomino", "stripes"}) {
-      const Split& s = d.extra_tests.at(name);
-      REQUIRE(s.size() == 41);
-      require_balanced(s);
-      for (int64_t i = 0; i < s.size(); ++i)
-        REQUIRE(relational_label(task, decode(s, i, object_set(name, 6))) == s.y.at({i}));
-    }
-    const auto train = rows_of(d.train), val = rows_of(d.val), test = rows_of(d.test);
-    REQUIRE(train.size() == 60);  // no image twice
-    REQUIRE(disjoint(train, val));
-    REQUIRE(disjoint(train, test));
-    REQUIRE(disjoint(val, test));
-    require_same_data(d, relational_games(task, sizes, 5));
-    REQUIRE(bytes(d.train.x) != bytes(relational_games(task, sizes, 6).train.x));
+  }
+}
+
+TEST_CASE("relational games, original: held-out objects never appear in training", "[tasks]") {
+  const TaskData d = relational_games(RelationalTask::Same, {300, 10, 100}, 2);
+  const int64_t token = 12 * 12 * 3;
+  std::set<std::string> trained;  // every non-empty cell of the training images
+  const std::string empty(token * 4, '\0');
+  auto cells_of = [&](const Split& s) {
+    std::set<std::string> cells;
+    for (int64_t i = 0; i < s.size(); ++i)
+      for (int c = 0; c < 9; ++c) {
+        const std::string cell = row_bytes(s.x, i).substr(c * token * 4, token * 4);
+        if (cell != empty) cells.insert(cell);
+      }
+    return cells;
+  };
+  trained = cells_of(d.train);
+  REQUIRE(trained.size() > 100);
+  for (const char* name : {"hexomino", "stripes"}) {
+    INFO(name);
+    const std::set<std::string> held = cells_of(d.extra_tests.at(name));
+    REQUIRE(held.size() > 50);
+    REQUIRE(disjoint(trained, held));
+  }
+}
+
+TEST_CASE("relational games, original between: diagonals, ABA positives, distinct negatives", "[tasks]") {
+  Generator gen(3);
+  const int n = 37 * 25, draws = 3200;
+  int diagonal = 0;
+  for (int i = 0; i < draws; ++i) {
+    const int32_t label = i % 2;
+    const Scene s = sample_scene(RelationalTask::Between, label, n, gen);
+    REQUIRE(relational_label(RelationalTask::Between, s) == label);
+    std::vector<int> line;  // the three objects in line order (cells ascending are in line order)
+    for (int id : s)
+      if (id != kEmpty) line.push_back(id);
+    REQUIRE(line.size() == 3);
+    REQUIRE(line[1] != line[0]);  // the middle always differs
+    REQUIRE(line[1] != line[2]);
+    if (!label) REQUIRE(line[0] != line[2]);  // negatives: three distinct objects
+    diagonal += s[4] != kEmpty && ((s[0] != kEmpty && s[8] != kEmpty) || (s[2] != kEmpty && s[6] != kEmpty));
+  }
+  // 5 / 16 of the layouts: 1000 expected, standard deviation about 26
+  REQUIRE((diagonal > 850 && diagonal < 1150));
+  // compact: rows and columns only
+  for (int i = 0; i < 200; ++i) {
+    const Scene s = sample_scene(RelationalTask::Between, i % 2, 63 * 8, gen, Images::Compact);
+    const bool diag = s[4] != kEmpty && ((s[0] != kEmpty && s[8] != kEmpty) || (s[2] != kEmpty && s[6] != kEmpty));
+    REQUIRE(!diag);
   }
 }
 

@@ -128,7 +128,8 @@ plot::Figure example_figure(Classifier& model, const Tensor& x, bool grid, const
   NoGradGuard no_grad;
   model.forward(x);
   const Tensor example = pick(x, 0, 0);
-  const std::vector<std::string> labels = grid ? cell_labels(example) : object_labels(x.size(1), "object");
+  std::vector<std::string> labels = grid ? cell_labels(example) : object_labels(x.size(1), "object");
+  if (model.config.embedding == EmbedKind::Official) labels.insert(labels.begin(), "cls");  // its first token
   std::vector<plot::Panel> panels;
   size_t per_layer = 0;
   for (int64_t l = 0; l < model.config.layers; ++l) {  // a row per layer, the input at its start

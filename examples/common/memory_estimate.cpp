@@ -41,7 +41,7 @@ double meminfo_available() {
 
 MemoryEstimate estimate_memory(const RunSpec& spec, const tasks::Sizes& sizes) {
   // The shapes of one example: (T, F) inputs (F = 1 for tokens) and the target's length.
-  const tasks::TaskData probe = tasks::make_task(spec.task, {2, 2, 2}, spec.common.seed);
+  const tasks::TaskData probe = tasks::make_task(spec.task, {2, 2, 2}, spec.common.seed, tasks::images_named(spec.images));
   const double x_per_example = static_cast<double>(probe.train.x.numel()) / probe.train.size();
   const double y_per_example = static_cast<double>(probe.train.y.numel()) / probe.train.size();
   const double T = static_cast<double>(probe.train.x.size(1));

@@ -41,6 +41,7 @@ tasks::Sizes resolved_sizes(const RunSpec& spec) {
 
 json spec_json(const RunSpec& s, const tasks::Sizes& sizes) {
   return {{"task", s.task},
+          {"images", s.images},
           {"train-size", sizes.train},
           {"val-size", sizes.val},
           {"test-size", sizes.test},
@@ -52,6 +53,7 @@ json spec_json(const RunSpec& s, const tasks::Sizes& sizes) {
           {"n-sa", s.model.n_sa},
           {"n-ra", s.model.n_ra},
           {"dropout", s.model.dropout},
+          {"embed", s.model.embed},
           {"seed", s.common.seed},
           {"epochs", s.common.epochs},
           {"batch", s.batch},
@@ -63,6 +65,7 @@ json spec_json(const RunSpec& s, const tasks::Sizes& sizes) {
 RunSpec spec_from_json(const json& j, RunSpec s, const std::string& source) {
   try {
     j.at("task").get_to(s.task);
+    s.images = j.value("images", "compact");  // runs from before --images had compact images
     s.sizes = {j.at("train-size").get<int64_t>(), j.at("val-size").get<int64_t>(), j.at("test-size").get<int64_t>()};
     j.at("model").get_to(s.model.kind);
     j.at("layers").get_to(s.model.layers);
@@ -72,6 +75,7 @@ RunSpec spec_from_json(const json& j, RunSpec s, const std::string& source) {
     j.at("n-sa").get_to(s.model.n_sa);
     j.at("n-ra").get_to(s.model.n_ra);
     j.at("dropout").get_to(s.model.dropout);
+    s.model.embed = j.value("embed", "compact");  // runs from before --embed had the compact one
     j.at("seed").get_to(s.common.seed);
     j.at("epochs").get_to(s.common.epochs);
     j.at("batch").get_to(s.batch);
@@ -133,6 +137,9 @@ void apply_family_defaults(const CLI::App& app, RunSpec& spec) {
 
 void add_run_flags(CLI::App& app, RunSpec& s, const std::vector<std::string>& task_names) {
   app.add_option("--task", s.task, "task")->capture_default_str()->check(CLI::IsMember(task_names));
+  app.add_option("--images", s.images, "relational games: the original 36x36 images or the compact 18x18 form")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"original", "compact"}));
   app.add_option("--model", s.model.kind, "model kind")
       ->capture_default_str()
       ->check(CLI::IsMember(model_names()));
@@ -147,6 +154,11 @@ void add_run_flags(CLI::App& app, RunSpec& s, const std::vector<std::string>& ta
   app.add_option("--n-sa", s.model.n_sa, "dat: sensory heads")->capture_default_str()->check(cli::NonNegative);
   app.add_option("--n-ra", s.model.n_ra, "dat: relational heads")->capture_default_str()->check(cli::NonNegative);
   app.add_option("--dropout", s.model.dropout, "dropout rate")->capture_default_str()->check(CLI::Range(0.0, 0.95));
+  app.add_option("--embed", s.model.embed,
+                 "classifiers: the official per-token LayerNorm embedding, cls token and head, or the compact "
+                 "global standardisation, Linear and MLP head")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"official", "compact"}));
   app.add_option("--train-size", s.sizes.train, "training examples (0: the task's default)")
       ->capture_default_str()
       ->check(cli::NonNegative);

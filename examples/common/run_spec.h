@@ -24,6 +24,7 @@ struct ModelSpec {
   int64_t heads = 2;                 // transformer, gpam and diff
   int64_t n_sa = 1, n_ra = 1;        // dat: sensory and relational heads
   double dropout = 0.1;
+  std::string embed = "official";    // classifiers: "official" (the DAT code's) | "compact" (models/classifier.h)
 
   AttentionConfig attention() const;  // throws for an unknown kind
   std::string str() const;            // "dat (1 sa + 1 ra heads), 2 layers, d 128, d_ff 256"
@@ -31,6 +32,7 @@ struct ModelSpec {
 
 struct RunSpec {
   std::string task = "occurs";
+  std::string images = "original";  // relational games' image form: "original" | "compact"
   tasks::Sizes sizes;         // each 0 entry takes the task's default (tasks::default_sizes)
   ModelSpec model;
   cli::CommonFlags common = {0, 0, 50, "runs/run"};  // seed (of the data, the initial weights
@@ -58,7 +60,7 @@ RunSpec family_defaults(const std::string& task);
 void apply_family_defaults(const CLI::App& app, RunSpec& spec);
 
 // The flags every program shares, bound to spec (its values are the defaults --help shows):
-// --task (one of `tasks`), --model, --layers, --d, --d-ff, --heads, --n-sa, --n-ra, --dropout,
+// --task (one of `tasks`), --images, --embed, --model, --layers, --d, --d-ff, --heads, --n-sa, --n-ra, --dropout,
 // --train-size, --val-size, --test-size, --batch, --lr, --load, --eval-only, --pictures, and
 // cli.h's --seed, --threads, --epochs, --out. Parse with cli::parse_or_exit(app, spec.common, ...).
 void add_run_flags(CLI::App& app, RunSpec& spec, const std::vector<std::string>& tasks);

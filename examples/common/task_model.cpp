@@ -11,8 +11,8 @@ namespace dl::train {
 using tasks::Split;
 using tasks::TaskData;
 
-InputScale InputScale::of(const Split& train) {
-  if (train.x.dtype() == DType::I32) return {};
+InputScale InputScale::of(const RunSpec& spec, const Split& train) {
+  if (train.x.dtype() == DType::I32 || (!is_seq2seq_task(spec.task) && spec.model.embed == "official")) return {};
   const std::vector<double> v = train.x.to_vector();
   double sum = 0, sq = 0;
   for (double x : v) sum += x;
@@ -68,7 +68,15 @@ ClassifierConfig classifier_config(const RunSpec& spec, const TaskData& data) {
   c.n_classes = 2;
   c.layers = spec.model.layers;
   c.mlp_hidden = spec.model.d;
+  c.embedding = spec.model.embed == "official" ? EmbedKind::Official : EmbedKind::Compact;
   c.block = block_config(spec.model);
+  if (c.embedding == EmbedKind::Official) {  // the DAT code's init, symbol source and symbol sizes
+    AttentionConfig& a = c.block.attention;
+    a.official = true;
+    a.max_offset = c.max_len + 1;  // position-relative table: D = N + 1 (the tokens and the cls)
+    a.n_symbols = c.max_len;       // symbolic attention: as many symbols as patches, 4 heads
+    a.symbol_heads = 4;
+  }
   return c;
 }
 

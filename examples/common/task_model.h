@@ -13,15 +13,17 @@
 
 namespace dl::train {
 
-// Float inputs are standardised with one mean and standard deviation over the training split's
-// values. Relational-game pixels lie in [0, 1] and are mostly 0: unscaled, their embeddings are
-// about 10x smaller than the N(0, 1) learned positions, which drown them (occurs then stays near
-// 50% for tens of epochs; standardised, DAT learns it in a few). Token inputs are left alone. A
-// checkpoint stores the two numbers, so a loaded model sees inputs scaled as in its training.
+// With the compact classifier embedding (and for seq2seq features), float inputs are
+// standardised with one mean and standard deviation over the training split's values.
+// Relational-game pixels lie in [0, 1] and are mostly 0: unscaled, compact's embeddings are about
+// 10x smaller than the N(0, 1) learned positions, which drown them (occurs then stays near 50% for
+// tens of epochs; standardised, DAT learns it in a few). The official embedding normalises each
+// token itself and gets the pixels as they are (mean 0, std 1 here). Token inputs are left alone.
+// A checkpoint stores the two numbers, so a loaded model sees inputs scaled as in its training.
 struct InputScale {
   double mean = 0, std = 1;
 
-  static InputScale of(const tasks::Split& train);
+  static InputScale of(const RunSpec& spec, const tasks::Split& train);
   // From a checkpoint's metadata; a missing, unparsable or non-finite value (or std <= 0) is a
   // dl::Error naming the key and the file.
   static InputScale from(const std::map<std::string, std::string>& metadata, const std::string& path);

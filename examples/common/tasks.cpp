@@ -12,12 +12,12 @@ namespace {
 struct Entry {
   std::string name;
   Sizes sizes;
-  std::function<TaskData(const Sizes&, uint64_t)> make;
+  std::function<TaskData(const Sizes&, uint64_t, Images)> make;
 };
 
 Entry relational(RelationalTask task, int64_t train) {
   return {relational_task_name(task), {train, 5000, 10000},
-          [task](const Sizes& s, uint64_t seed) { return relational_games(task, s, seed); }};
+          [task](const Sizes& s, uint64_t seed, Images images) { return relational_games(task, s, seed, {images}); }};
 }
 
 const std::vector<Entry>& registry() {
@@ -27,11 +27,11 @@ const std::vector<Entry>& registry() {
       relational(RelationalTask::Occurs, 1000),
       relational(RelationalTask::XOccurs, 2500),
       relational(RelationalTask::MatchPattern, 20000),
-      {"sorting", fraction_sizes(100000, 70, 10), [](const Sizes& s, uint64_t seed) { return object_sorting(s, seed); }},
-      {"pairwise_order", {496, 148, 348}, [](const Sizes& s, uint64_t seed) { return pairwise_order(s, seed); }},
-      {"set", fraction_sizes(10000, 70, 10), [](const Sizes& s, uint64_t seed) { return set_game(s, seed); }},
-      {"copy", {10000, 1000, 1000}, [](const Sizes& s, uint64_t seed) { return sequence_task(false, s, seed); }},
-      {"reverse", {10000, 1000, 1000}, [](const Sizes& s, uint64_t seed) { return sequence_task(true, s, seed); }},
+      {"sorting", fraction_sizes(100000, 70, 10), [](const Sizes& s, uint64_t seed, Images) { return object_sorting(s, seed); }},
+      {"pairwise_order", {496, 148, 348}, [](const Sizes& s, uint64_t seed, Images) { return pairwise_order(s, seed); }},
+      {"set", fraction_sizes(10000, 70, 10), [](const Sizes& s, uint64_t seed, Images) { return set_game(s, seed); }},
+      {"copy", {10000, 1000, 1000}, [](const Sizes& s, uint64_t seed, Images) { return sequence_task(false, s, seed); }},
+      {"reverse", {10000, 1000, 1000}, [](const Sizes& s, uint64_t seed, Images) { return sequence_task(true, s, seed); }},
   };
   return entries;
 }
@@ -57,8 +57,8 @@ const std::vector<std::string>& task_names() {
 
 Sizes default_sizes(const std::string& name) { return find(name).sizes; }
 
-TaskData make_task(const std::string& name, const Sizes& sizes, uint64_t seed) {
-  return find(name).make(sizes, seed);
+TaskData make_task(const std::string& name, const Sizes& sizes, uint64_t seed, Images images) {
+  return find(name).make(sizes, seed, images);
 }
 
 }  // namespace dl::tasks

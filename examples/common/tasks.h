@@ -2,11 +2,12 @@
 //   same, between, occurs, xoccurs, match_pattern   relational_games.h
 //   sorting, pairwise_order, set                    object_tasks.h
 //   copy, reverse                                   sequence_tasks.h
-// Programs that need another configuration (patch size, vocabulary, ...) call the generator.
+// Programs that need another configuration (vocabulary, ...) call the generator.
 #pragma once
 #include <string>
 #include <vector>
 #include "examples/common/dataset.h"
+#include "examples/common/relational_games.h"
 
 namespace dl::tasks {
 
@@ -15,8 +16,9 @@ const std::vector<std::string>& task_names();
 // The sizes of the papers' set-ups (docs/tasks.md), e.g. occurs: 1000 / 5000 / 10000.
 Sizes default_sizes(const std::string& name);
 
-// The task's data for a seed. Throws dl::Error for an unknown name, a size below its minimum
-// (train at least 1) or larger than the task allows.
-TaskData make_task(const std::string& name, const Sizes& sizes, uint64_t seed);
+// The task's data for a seed; `images` is the relational games' image form (other tasks ignore
+// it). Throws dl::Error for an unknown name, a size below its minimum (train at least 1) or
+// larger than the task allows.
+TaskData make_task(const std::string& name, const Sizes& sizes, uint64_t seed, Images images = Images::Original);
 
 }  // namespace dl::tasks

@@ -99,7 +99,7 @@ json train_and_test(const RunSpec& spec, RunDir& dir, TaskData& data, M& model, 
   // The best epoch's model: the checkpoint when it is the one selected, else a file of its own.
   const std::string best_file = spec.select == "best" ? checkpoint : dir.file("best.safetensors");
   const std::string from = spec.resume ? last : spec.load;
-  InputScale scale = InputScale::of(data.train);
+  InputScale scale = InputScale::of(spec, data.train);
   if (!from.empty()) scale = InputScale::from(read_safetensors(from).metadata, from);
   scale.apply(data);
   if (!spec.load.empty()) {
@@ -241,7 +241,7 @@ json run_task(const RunSpec& spec, std::ostream& out, bool terminal) {
   check_memory(spec, sizes);  // before anything large is allocated
   RunDir dir(spec.common.out);
   claim_folder(dir, spec);
-  TaskData data = tasks::make_task(spec.task, sizes, spec.common.seed);
+  TaskData data = tasks::make_task(spec.task, sizes, spec.common.seed, tasks::images_named(spec.images));
   return with_task_model(spec, data, [&](auto& model, Objective& objective, auto&& draw) {
     return train_and_test(spec, dir, data, model, objective, out, terminal, start, draw);
   });
@@ -260,7 +260,7 @@ LoadedRun load_run(const CLI::App& app, RunSpec spec, const std::string& checkpo
     throw Error("run: " + checkpoint + ": the stored run is not JSON: " + e.what());
   }
   r.spec = spec;
-  r.data = tasks::make_task(spec.task, resolved_sizes(spec), spec.common.seed);
+  r.data = tasks::make_task(spec.task, resolved_sizes(spec), spec.common.seed, tasks::images_named(spec.images));
   InputScale::from(r.metadata, checkpoint).apply(r.data);
   return r;
 }
