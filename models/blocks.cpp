@@ -18,8 +18,6 @@ SelfAttention::SelfAttention(const AttentionConfig& a, const AttentionSite& site
 
 Tensor SelfAttention::forward(const Tensor& x, const AttentionMask& mask, DecodingCache* cache,
                               const Tensor& stream) const {
-  DL_CHECK(!cache || supports_cache(), "SelfAttention",
-           std::string(entry_->kind) + " attention keeps no key/value cache (input " + x.str() + ")");
   const Tensor& source = symbols_from_stream_ && stream.defined() ? stream : x;
   const Symbols symbols = symbols_ ? symbols_->forward(source, cache ? cache->length() : 0) : Symbols{};
   return entry_->forward(*module_, x, symbols, mask, cache);

@@ -44,13 +44,11 @@ class SelfAttention {
                 Generator& gen);
 
   const std::shared_ptr<Module>& module() const { return module_; }
-  // x (B, T, d) -> (B, T, d). A DecodingCache (decoding with x = the new positions only) works with
-  // the kinds whose entry keeps_cache (every kind of the registry); the symbols are then those of
-  // the positions from cache->length() on. stream: the block's residual stream (B, T, d), which
+  // x (B, T, d) -> (B, T, d). A DecodingCache (decoding with x = the new positions only; every kind
+  // of the registry keeps one) makes the symbols those of the positions from cache->length() on. stream: the block's residual stream (B, T, d), which
   // the symbols are computed from when the config is official (else from x).
   Tensor forward(const Tensor& x, const AttentionMask& mask, DecodingCache* cache = nullptr,
                  const Tensor& stream = {}) const;
-  bool supports_cache() const { return entry_->keeps_cache; }
   AttentionMaps maps() const { return entry_->maps(*module_); }
 
  private:

@@ -191,13 +191,13 @@ template <class F> const AttentionKindEntry& find(const std::string& name, const
 
 const std::vector<AttentionKindEntry>& attention_kinds() {
   static const std::vector<AttentionKindEntry> table = {
-      {"standard", "transformer", true, standard_preset, plain_heads, heads_text, validate_heads, no_symbols,
+      {"standard", "transformer", standard_preset, plain_heads, heads_text, validate_heads, no_symbols,
        build_standard, forward_standard, maps_standard},
-      {"dual", "dat", true, dual_preset, dual_heads, dual_text, validate_dual, dual_symbols, build_dual,
+      {"dual", "dat", dual_preset, dual_heads, dual_text, validate_dual, dual_symbols, build_dual,
        forward_dual, maps_dual},
-      {"gpam", "gpam", true, gpam_preset, plain_heads, heads_text, validate_gpam, no_symbols, build_gpam,
+      {"gpam", "gpam", gpam_preset, plain_heads, heads_text, validate_gpam, no_symbols, build_gpam,
        forward_gpam, maps_gpam},
-      {"diff", "diff", true, diff_preset, plain_heads, heads_text, validate_diff, no_symbols, build_diff,
+      {"diff", "diff", diff_preset, plain_heads, heads_text, validate_diff, no_symbols, build_diff,
        forward_diff, maps_diff},
   };
   return table;

@@ -64,7 +64,6 @@ struct AttentionSite {
 struct AttentionKindEntry {
   const char* kind;   // AttentionConfig::kind
   const char* model;  // the programs' --model
-  bool keeps_cache;   // DecodingCache decoding works (incremental greedy decoding)
 
   // The kind's set-up for the programs and the benchmark (docs/tasks.md, docs/bench.md).
   AttentionConfig (*preset)(const HeadCounts& h);

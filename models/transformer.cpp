@@ -126,12 +126,6 @@ Tensor Seq2Seq::forward(const Tensor& src, const Tensor& tgt_in, const Tensor& s
   return decode(tgt_in, encode(src, src_padding), src_padding);
 }
 
-bool Seq2Seq::decoder_has_cache() const {
-  for (const auto& block : *decoder)
-    if (!block->self_attn.supports_cache()) return false;
-  return true;
-}
-
 Decoded Seq2Seq::greedy(const Tensor& src, int32_t start, int64_t steps, const Tensor& src_padding, bool cached) {
   DL_CHECK(steps >= 1 && steps <= config.max_len, "greedy_decode",
            "steps must be in [1, max_len = " + std::to_string(config.max_len) + "], got " + std::to_string(steps));
@@ -146,9 +140,8 @@ Decoded Seq2Seq::greedy(const Tensor& src, int32_t start, int64_t steps, const T
   });
 }
 
-// A kind without a cache re-runs the prefix every step.
 Decoded Seq2Seq::greedy_decode(const Tensor& src, int32_t start, int64_t steps, const Tensor& src_padding) {
-  return greedy(src, start, steps, src_padding, decoder_has_cache());
+  return greedy(src, start, steps, src_padding, true);
 }
 
 Decoded Seq2Seq::greedy_decode_uncached(const Tensor& src, int32_t start, int64_t steps, const Tensor& src_padding) {

@@ -90,7 +90,6 @@ class Seq2Seq : public Module {
   // Logits (B, t, V) of tgt (B, t); with caches, tgt holds the positions after the cached ones.
   Tensor run_decoder(const Tensor& tgt, const Tensor& memory, const Tensor& src_padding,
                      std::vector<DecoderCache>* caches);
-  bool decoder_has_cache() const;
   Decoded greedy(const Tensor& src, int32_t start, int64_t steps, const Tensor& src_padding, bool cached);
 };
 
