@@ -125,7 +125,7 @@ for dir in "$scratch"/list/*; do
   else
     timeout "$timeout_s" ./build/run_tests "${test_spec[@]}" >"$scratch/run.log" 2>&1
     rc=$?
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$scratch/run.log" | tail -n 1)
+    line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$scratch/run.log" | tail -n 1)
     caught=$(echo "$line" | sed -E 's/.*, ([0-9]+) failed/\1/')
     secs=$(( $(date +%s) - t0 ))
     if [ "$rc" -eq 124 ]; then
