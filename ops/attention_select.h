@@ -26,8 +26,8 @@ constexpr int64_t kTiledFromScores = 512 * 512;
 inline bool use_tiled_attention(int64_t T, int64_t S) { return T * S >= kTiledFromScores; }
 
 // scaled_dot_product_attention or tiled_scaled_dot_product_attention, by use_tiled_attention.
-// probs as each of them: below the threshold always P; above it, P only when no gradient is being
-// recorded (drawing a heatmap), so a training step never holds a (T, S) matrix.
+// probs as each of them: below the threshold always P; above it, P only inside an
+// AttentionMapsGuard (drawing a heatmap), so a training step never holds a (T, S) matrix.
 Tensor sdpa_dense_or_tiled(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionMask& mask,
                            Tensor* probs = nullptr);
 
@@ -41,7 +41,7 @@ Tensor differential_dense_or_tiled(const Tensor& q1, const Tensor& k1, const Ten
                                    Tensor* probs = nullptr);
 
 // relational_attention or tiled_relational_attention, by the same rule. alpha and r as probs: the
-// dense ones always below the threshold, above it only when no gradient is being recorded.
+// dense ones always below the threshold, above it only inside an AttentionMapsGuard.
 Tensor relational_dense_or_tiled(const Tensor& q_attn, const Tensor& k_attn, const Tensor& q_rel, const Tensor& k_rel,
                                  const Tensor& wr, const Tensor& sv, const AttentionMask& mask,
                                  Tensor* alpha = nullptr, Tensor* r = nullptr);

@@ -25,9 +25,9 @@ Tensor tiled_differential_attention(const Tensor& q1_in, const Tensor& k1_in, co
   tiled_attention_forward(q2, k2, v, mask, scale, tile, O2, L2);
   Tensor out = mix_probs(O1, O2, ones, lam);                        // (B, H, T, dv)
   if (probs)
-    *probs = records_backward({q1, k1, q2, k2, v, lam_in})
-                 ? Tensor()
-                 : mix_probs(attention_probs(q1, k1, mask, scale), attention_probs(q2, k2, mask, scale), ones, lam);
+    *probs = attention_maps_wanted()
+                 ? mix_probs(attention_probs(q1, k1, mask, scale), attention_probs(q2, k2, mask, scale), ones, lam)
+                 : Tensor();
 
   Tensor q1s = q1.detach(), k1s = k1.detach(), q2s = q2.detach(), k2s = k2.detach(), vs = v.detach();
   const Shape lam_shape = lam_in.shape();

@@ -17,7 +17,7 @@
 namespace dl {
 
 // Inputs and output as differential_attention. probs, when given, is the dense A, computed only
-// when no gradient is being recorded (for a heatmap), else left undefined.
+// inside an AttentionMapsGuard (for a heatmap), else left undefined.
 Tensor tiled_differential_attention(const Tensor& q1, const Tensor& k1, const Tensor& q2, const Tensor& k2,
                                     const Tensor& v, const Tensor& lam, const AttentionMask& mask,
                                     Tensor* probs = nullptr, int64_t tile = kAttentionTile);

@@ -24,9 +24,9 @@ Tensor tiled_gpam_attention(const Tensor& q_in, const Tensor& k_in, const Tensor
   tiled_attention_forward(Qn, k, v, mask, scale, tile, On, Ln);  // (B, H, T, dv), (B, H, T)
   Tensor out = mix_probs(Op, On, a, lam);                  // (B, H, T, dv)
   if (probs)
-    *probs = records_backward({q, k, v, wneg, lam_t})
-                 ? Tensor()
-                 : mix_probs(attention_probs(q, k, mask, scale), attention_probs(Qn, k, mask, scale), a, lam);
+    *probs = attention_maps_wanted()
+                 ? mix_probs(attention_probs(q, k, mask, scale), attention_probs(Qn, k, mask, scale), a, lam)
+                 : Tensor();
 
   Tensor qs = q.detach(), ks = k.detach(), vs = v.detach(), ws = wneg.detach();
   return record(op, out, {q, k, v, wneg, lam_t},

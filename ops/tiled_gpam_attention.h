@@ -23,8 +23,8 @@
 
 namespace dl {
 
-// Inputs and output as gpam_attention. probs, when given, is the dense A, computed only when no
-// gradient is being recorded (for a heatmap), else left undefined (see tiled_sdpa.h).
+// Inputs and output as gpam_attention. probs, when given, is the dense A, computed only inside an
+// AttentionMapsGuard (for a heatmap), else left undefined (see tiled_sdpa.h).
 Tensor tiled_gpam_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& wneg,
                             const Tensor& lam, const AttentionMask& mask, Tensor* probs = nullptr,
                             int64_t tile = kAttentionTile);

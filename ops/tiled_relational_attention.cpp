@@ -343,11 +343,10 @@ Tensor tiled_relational_attention(const Tensor& q_attn_in, const Tensor& k_attn_
   const double scale = 1 / std::sqrt(double(d.dh));
   const Forward f = tiled_forward(d, q_attn, k_attn, q_rel, k_rel, wr, sv, mask, scale, tile);
 
-  // for a heatmap, the dense op's alpha and r; while recording, none (they would undo the saving)
-  const bool recording = records_backward({q_attn, k_attn, q_rel, k_rel, wr, sv});
+  // for a heatmap, the dense op's alpha and r; otherwise none (they would undo the saving)
   if (alpha) *alpha = Tensor();
   if (r) *r = Tensor();
-  if (!recording && (alpha || r)) relational_attention(q_attn, k_attn, q_rel, k_rel, wr, sv, mask, alpha, r);
+  if (attention_maps_wanted() && (alpha || r)) relational_attention(q_attn, k_attn, q_rel, k_rel, wr, sv, mask, alpha, r);
 
   auto det = [](const Tensor& t) { return t.defined() ? t.detach() : Tensor(); };
   Forward saved{f.a.detach(), f.L, f.abar, f.bins};

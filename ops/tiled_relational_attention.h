@@ -55,8 +55,8 @@
 namespace dl {
 
 // Inputs and output as relational_attention. alpha and r, when given, are the dense attention
-// matrix and relations, computed only when no gradient is being recorded (for a heatmap), else
-// left undefined (see tiled_sdpa.h).
+// matrix and relations, computed only inside an AttentionMapsGuard (for a heatmap), else left
+// undefined (see tiled_sdpa.h).
 Tensor tiled_relational_attention(const Tensor& q_attn, const Tensor& k_attn, const Tensor& q_rel,
                                   const Tensor& k_rel, const Tensor& wr, const Tensor& sv,
                                   const AttentionMask& mask = AttentionMask(), Tensor* alpha = nullptr,

@@ -13,12 +13,10 @@ namespace dl {
 
 using namespace tiles;
 
-bool records_backward(const std::vector<Tensor>& inputs) {
-  if (!grad_enabled()) return false;
-  for (const Tensor& t : inputs)
-    if (t.defined() && t.requires_grad()) return true;
-  return false;
-}
+static thread_local bool g_maps_wanted = false;
+AttentionMapsGuard::AttentionMapsGuard() : previous_(g_maps_wanted) { g_maps_wanted = true; }
+AttentionMapsGuard::~AttentionMapsGuard() { g_maps_wanted = previous_; }
+bool attention_maps_wanted() { return g_maps_wanted; }
 
 void tiled_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionMask& mask,
                              double scale, int64_t tile, Tensor& O, Tensor& L) {
@@ -112,7 +110,7 @@ Tensor tiled_scaled_dot_product_attention(const Tensor& q_in, const Tensor& k_in
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
   Tensor out, L;
   tiled_attention_forward(q, k, v, mask, scale, tile, out, L);
-  if (probs) *probs = records_backward({q, k, v}) ? Tensor() : attention_probs(q, k, mask, scale);
+  if (probs) *probs = attention_maps_wanted() ? attention_probs(q, k, mask, scale) : Tensor();
   Tensor qs = q.detach(), ks = k.detach(), vs = v.detach(), os = out.detach();
   return record(op, out, {q, k, v}, [qs, ks, vs, os, L, mask, scale, tile](const Tensor& g, const Needs& needs) {
     Tensor dq, dk, dv;

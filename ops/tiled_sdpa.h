@@ -55,16 +55,28 @@ namespace dl {
 constexpr int64_t kAttentionTile = 64;
 
 // The same inputs, output and probs as scaled_dot_product_attention (ops/sdpa.h). probs, when
-// given, is the dense P: it is computed (a (B, H, T, S) tensor) only when no gradient is being
-// recorded, i.e. for drawing a heatmap; while training it is left undefined, as keeping it would
-// undo the memory saving.
+// given, is the dense P, a (B, H, T, S) tensor computed only inside an AttentionMapsGuard (for
+// drawing a heatmap); elsewhere it is left undefined, as keeping it would undo the memory saving.
 Tensor tiled_scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                           const AttentionMask& mask, Tensor* probs = nullptr,
                                           int64_t tile = kAttentionTile);
 
-// Whether an op on these inputs records its backward on the tape (grad mode on, some input requires
-// grad): the tiled ops then leave probs undefined.
-bool records_backward(const std::vector<Tensor>& inputs);
+// Asks the tiled ops, on this thread and while it lives, for the dense attention matrices their
+// callers pass a pointer for (a heatmap's forward, under NoGradGuard). Without it they give none:
+// not in training, where a (T, S) matrix per layer would undo the tiling's saving, nor in an
+// evaluation's forward, where computing one per batch would cost more than the attention itself
+// and keep (B, H, T, S) floats per layer alive until the next forward.
+class AttentionMapsGuard {
+ public:
+  AttentionMapsGuard();
+  ~AttentionMapsGuard();
+  AttentionMapsGuard(const AttentionMapsGuard&) = delete;
+  AttentionMapsGuard& operator=(const AttentionMapsGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+bool attention_maps_wanted();
 
 // Raw kernels (not recorded), shared with the tiled daGPAM and differential attention. q, k, v
 // contiguous as checked by check_attention_inputs. Sets O (B, H, T, dv) and L (B, H, T).

@@ -4,6 +4,7 @@
 #include "nn/differential_attention.h"
 #include "nn/dual_attention.h"
 #include "nn/gpam_attention.h"
+#include "ops/tiled_sdpa.h"
 #include "tests/attention_reference.h"
 #include "tests/testing.h"
 
@@ -324,6 +325,9 @@ TEST_CASE("attention modules: long sequences run tiled and equal the twin", "[at
     REQUIRE(max_difference_with_gradients(self, self_twin, with_params({x}, m)) < 1e-10);
     REQUIRE_FALSE(m.last_attention().defined());  // training keeps no (T, S) matrix
     NoGradGuard no_grad;
+    m.forward(x, x, causal_mask());
+    REQUIRE_FALSE(m.last_attention().defined());  // nor does an evaluation's forward
+    AttentionMapsGuard maps;
     m.forward(x, x, causal_mask());
     REQUIRE(m.last_attention().shape() == Shape{1, H, long_T, long_T});  // drawn on demand
   };

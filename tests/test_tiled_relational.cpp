@@ -125,6 +125,7 @@ TEST_CASE("tiled relational: a fully masked row is zero; alpha and r only when d
   call_tiled(in, mask, &alpha, &r, kSmallTile);
   REQUIRE_FALSE(r.defined());  // recording: no (T, S, d_r) relations kept
   NoGradGuard no_grad;
+  AttentionMapsGuard maps;
   call_tiled(in, mask, nullptr, &r, kSmallTile);
   call_dense(in, mask, nullptr, &r_dense, 0);
   REQUIRE(r.shape() == Shape{kB, 7, 9, kDr});
@@ -197,6 +198,9 @@ TEST_CASE("RelationalAttention above the threshold: no alpha kept while training
   Tensor z;
   {
     NoGradGuard no_grad;
+    m.forward(x, symbols, causal);
+    REQUIRE_FALSE(m.last_attention().defined());  // an evaluation's forward keeps none either
+    AttentionMapsGuard maps;
     z = m.forward(x, symbols, causal);
   }
   REQUIRE(max_abs_diff(y.detach(), z) == 0);

@@ -2,6 +2,7 @@
 #pragma once
 #include <functional>
 #include "autograd/graph.h"
+#include "ops/tiled_sdpa.h"
 #include "tests/attention_reference.h"
 #include "tests/testing.h"
 
@@ -19,8 +20,8 @@ using ProbsFn = std::function<Tensor(const std::vector<Tensor>& inputs, Tensor* 
 
 // Under a mask where query 0 of batch item 1 sees no key (standard_masks(S)[3], captured by both):
 // that row of the output and of the gradients of the query inputs (indices in query_inputs) is 0
-// and every gradient is finite; probs is left undefined while a tape is recorded, and equals the
-// dense op's under NoGradGuard (drawing a heatmap).
+// and every gradient is finite; probs is left undefined while a tape is recorded and in a plain
+// no-grad forward, and equals the dense op's inside an AttentionMapsGuard (drawing a heatmap).
 inline void check_masked_row_and_probs(const ProbsFn& tiled, const ProbsFn& dense, const std::vector<Tensor>& in,
                                        const std::vector<size_t>& query_inputs) {
   Tensor probs;
@@ -38,6 +39,9 @@ inline void check_masked_row_and_probs(const ProbsFn& tiled, const ProbsFn& dens
     if (x.requires_grad())
       for (double e : x.grad().to_vector()) REQUIRE(std::isfinite(e));
   NoGradGuard no_grad;
+  tiled(in, &probs);
+  REQUIRE_FALSE(probs.defined());
+  AttentionMapsGuard maps;
   Tensor dense_probs;
   tiled(in, &probs);
   dense(in, &dense_probs);

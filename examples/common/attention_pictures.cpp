@@ -8,6 +8,7 @@
 #include "examples/common/sequence_tasks.h"
 #include "examples/common/svg.h"
 #include "ops/ops.h"
+#include "ops/tiled_sdpa.h"
 
 namespace dl::train {
 
@@ -126,6 +127,7 @@ plot::Heatmap input_panel(const Tensor& example, bool grid) {  // (N, F)
 plot::Figure example_figure(Classifier& model, const Tensor& x, bool grid, const std::string& title) {
   model.eval();
   NoGradGuard no_grad;
+  AttentionMapsGuard maps;  // long inputs run tiled attention, which draws its maps only when asked
   model.forward(x);
   const Tensor example = pick(x, 0, 0);
   std::vector<std::string> labels = grid ? cell_labels(example) : object_labels(x.size(1), "object");
